@@ -1,0 +1,1 @@
+//! wxlogin shared crate.
