@@ -1,1 +1,37 @@
-//! wxlogin shared crate.
+//! wxlogin's common crate: the login rules (flows) over narrow ports, and the adapters that
+//! implement those ports (DynamoDB, in-memory, WeChat over HTTP, Secrets Manager).
+//!
+//! Dependency rule (DESIGN §8): `flows` name only the ports in `store`, `wechat`, `secrets`,
+//! `clock` and `tokens`; adapters never decide a rule. Binaries in `functions/` are thin.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+#[cfg(any(feature = "dynamodb", feature = "secrets-manager"))]
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod flows;
+pub mod http;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+pub mod wechat;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+
+#[cfg(test)]
+pub(crate) mod test_support;

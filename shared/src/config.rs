@@ -1,0 +1,163 @@
+//! Configuration from the environment names of DESIGN §7. A bad value fails the cold start
+//! with a message naming the variable; nothing here is read per request.
+
+use crate::domain::SignupMode;
+
+/// Why the configuration is unusable. Shown at cold start; never contains a secret value
+/// (the variables here hold ids and settings, not secrets).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// Token settings shared by every function that issues or checks tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    /// Lifetime of the `phone_required` bind token (DESIGN §3: 600 s).
+    pub bind_ttl_secs: u64,
+}
+
+/// Everything a function may need; each binary reads only what it uses through the
+/// `require_*` helpers, so a missing variable that a function does not use is not an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub table_name: Option<String>,
+    pub wechat_secret_id: Option<String>,
+    pub signing_key_secret_id: Option<String>,
+    pub tokens: TokenSettings,
+    pub signup_mode: SignupMode,
+    pub wechat_api_base: String,
+}
+
+pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
+pub const DEFAULT_ISSUER: &str = "wxlogin";
+pub const DEFAULT_AUDIENCE: &str = "wxlogin-api";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, so tests can pass a map.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let ttl = |name: &str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => match raw.trim().parse::<u64>() {
+                    Ok(v) if (min..=max).contains(&v) => Ok(v),
+                    _ => Err(ConfigError(format!(
+                        "{name} must be a whole number of seconds from {min} to {max}, got {raw:?}"
+                    ))),
+                },
+            }
+        };
+        let signup_mode = match get("SIGNUP_MODE").as_deref().map(str::trim) {
+            None | Some("openid") => SignupMode::OpenId,
+            Some("phone") => SignupMode::Phone,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "SIGNUP_MODE must be \"openid\" or \"phone\", got {other:?}"
+                )));
+            }
+        };
+        let wechat_api_base = get("WECHAT_API_BASE")
+            .unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(wechat_api_base.starts_with("https://") || wechat_api_base.starts_with("http://")) {
+            return Err(ConfigError(format!(
+                "WECHAT_API_BASE must be an http(s) URL, got {wechat_api_base:?}"
+            )));
+        }
+        let access_ttl_secs = ttl("ACCESS_TOKEN_TTL", 7200, 60, 86_400)?;
+        let refresh_ttl_secs = ttl("REFRESH_TOKEN_TTL", 2_592_000, 600, 31_536_000)?;
+        if refresh_ttl_secs <= access_ttl_secs {
+            return Err(ConfigError(
+                "REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL".to_owned(),
+            ));
+        }
+        Ok(Self {
+            table_name: get("TABLE_NAME"),
+            wechat_secret_id: get("WECHAT_SECRET_ID"),
+            signing_key_secret_id: get("SIGNING_KEY_SECRET_ID"),
+            tokens: TokenSettings {
+                issuer: get("TOKEN_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+                audience: get("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+                access_ttl_secs,
+                refresh_ttl_secs,
+                bind_ttl_secs: 600,
+            },
+            signup_mode,
+            wechat_api_base,
+        })
+    }
+
+    pub fn require_table_name(&self) -> Result<&str, ConfigError> {
+        required(&self.table_name, "TABLE_NAME")
+    }
+    pub fn require_wechat_secret_id(&self) -> Result<&str, ConfigError> {
+        required(&self.wechat_secret_id, "WECHAT_SECRET_ID")
+    }
+    pub fn require_signing_key_secret_id(&self) -> Result<&str, ConfigError> {
+        required(&self.signing_key_secret_id, "SIGNING_KEY_SECRET_ID")
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ConfigError> {
+    value
+        .as_deref()
+        .ok_or_else(|| ConfigError(format!("{name} is not set")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.signup_mode, SignupMode::OpenId);
+        assert_eq!(c.tokens.access_ttl_secs, 7200);
+        assert_eq!(c.tokens.refresh_ttl_secs, 2_592_000);
+        assert_eq!(c.wechat_api_base, "https://api.weixin.qq.com");
+        assert!(c.require_table_name().is_err());
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let err = config(&[("ACCESS_TOKEN_TTL", "soon")]).unwrap_err();
+        assert!(err.0.contains("ACCESS_TOKEN_TTL"), "{err}");
+        let err = config(&[("SIGNUP_MODE", "email")]).unwrap_err();
+        assert!(err.0.contains("SIGNUP_MODE"), "{err}");
+        let err = config(&[("WECHAT_API_BASE", "ftp://x")]).unwrap_err();
+        assert!(err.0.contains("WECHAT_API_BASE"), "{err}");
+        let err =
+            config(&[("ACCESS_TOKEN_TTL", "7200"), ("REFRESH_TOKEN_TTL", "3600")]).unwrap_err();
+        assert!(err.0.contains("REFRESH_TOKEN_TTL"), "{err}");
+    }
+
+    #[test]
+    fn phone_mode_and_trailing_slash_are_read() {
+        let c = config(&[
+            ("SIGNUP_MODE", "phone"),
+            ("WECHAT_API_BASE", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        assert_eq!(c.signup_mode, SignupMode::Phone);
+        assert_eq!(c.wechat_api_base, "http://127.0.0.1:9");
+    }
+}

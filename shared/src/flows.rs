@@ -1,0 +1,11 @@
+//! The login rules, as pure flows over the ports (`Store`, `WeChatApi`, `SecretSource`,
+//! `Clock`) — no AWS SDK, no HTTP, no Lambda types here. One module per flow.
+
+pub mod backend;
+pub mod login;
+pub mod refresh;
+pub mod session_tokens;
+
+pub use backend::Backend;
+pub use login::{LoginOutcome, LoginRequest};
+pub use session_tokens::{SessionTokens, UserView};

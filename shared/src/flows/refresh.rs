@@ -1,0 +1,83 @@
+//! `POST /auth/refresh`: rotate a refresh token (DESIGN §4). A presented token whose hash is
+//! not the family's current one is a reuse: the whole family is revoked. A family older than
+//! the user's last "logout all" is dead.
+
+use super::backend::Backend;
+use super::session_tokens::{SessionTokens, UserView};
+use crate::crypto::constant_time_eq;
+use crate::error::{AppError, AppResult};
+use crate::secrets::SecretSource;
+use crate::store::{RotateOutcome, Store};
+use crate::tokens::issuer::AccessSubject;
+use crate::tokens::refresh;
+
+impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+    pub async fn refresh(&self, presented: &str) -> AppResult<SessionTokens> {
+        let presented = refresh::parse(presented).ok_or(AppError::RefreshRevoked)?;
+        let now = self.clock.now();
+        let family = self
+            .store
+            .get_family(&presented.family_id, now)
+            .await?
+            .ok_or(AppError::RefreshRevoked)?;
+        if family.revoked {
+            return Err(AppError::RefreshRevoked);
+        }
+        if !constant_time_eq(
+            family.secret_hash.as_bytes(),
+            presented.secret_hash.as_bytes(),
+        ) {
+            tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused; family revoked");
+            self.store.revoke_family(&family.id).await?;
+            return Err(AppError::RefreshRevoked);
+        }
+        let user = self
+            .store
+            .get_user(&family.user_id)
+            .await?
+            .ok_or(AppError::RefreshRevoked)?;
+        if family.created_at <= user.sessions_valid_after {
+            self.store.revoke_family(&family.id).await?;
+            return Err(AppError::RefreshRevoked);
+        }
+        let keys = self.keys.get().await?;
+        let settings = &self.issuer.settings;
+        let minted = refresh::mint(&family.id);
+        let access_token = self.issuer.access_token(
+            &keys,
+            &AccessSubject {
+                user_id: &user.id,
+                appid: &family.appid,
+                openid: &family.openid,
+                family_id: &family.id,
+                phone_bound: user.phone.is_some(),
+            },
+            now,
+        )?;
+        let outcome = self
+            .store
+            .rotate_family(
+                &family.id,
+                &presented.secret_hash,
+                &minted.secret_hash,
+                now + settings.refresh_ttl_secs,
+                now,
+            )
+            .await?;
+        if outcome == RotateOutcome::Refused {
+            // A concurrent use of the same token won the rotation: treat this one as reuse.
+            tracing::warn!(family = %family.id, "concurrent refresh with one token; family revoked");
+            self.store.revoke_family(&family.id).await?;
+            return Err(AppError::RefreshRevoked);
+        }
+        Ok(SessionTokens {
+            status: "ok",
+            access_token,
+            token_type: "Bearer",
+            expires_in: settings.access_ttl_secs,
+            refresh_token: minted.token,
+            refresh_expires_in: settings.refresh_ttl_secs,
+            user: UserView::new(&user.id, user.phone.as_ref(), false),
+        })
+    }
+}

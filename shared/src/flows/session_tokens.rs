@@ -1,0 +1,107 @@
+//! Issuing a new session (refresh family + token pair) and the shape every successful
+//! login/refresh/phone answer shares (DESIGN §2).
+
+use super::backend::Backend;
+use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
+use crate::error::AppResult;
+use crate::secrets::SecretSource;
+use crate::store::{Family, SessionKeyRecord, Store};
+use crate::tokens::issuer::AccessSubject;
+use crate::tokens::refresh;
+use serde::Serialize;
+
+/// WeChat's session_key is kept this long (legacy decryption needs it shortly after login;
+/// `checksession` tells when WeChat rotated it earlier).
+pub const SESSION_KEY_TTL_SECS: u64 = 3 * 24 * 3600;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UserView {
+    pub id: String,
+    pub phone_bound: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub created: bool,
+}
+
+impl UserView {
+    pub fn new(user_id: &UserId, phone: Option<&PhoneNumber>, created: bool) -> Self {
+        Self {
+            id: user_id.as_str().to_owned(),
+            phone_bound: phone.is_some(),
+            phone: phone.map(PhoneNumber::masked),
+            created,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionTokens {
+    pub status: &'static str,
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub refresh_expires_in: u64,
+    pub user: UserView,
+}
+
+/// Who gets the session.
+pub struct SessionFor<'a> {
+    pub user_id: &'a UserId,
+    pub appid: &'a AppId,
+    pub openid: &'a OpenId,
+    pub phone: Option<&'a PhoneNumber>,
+    pub created: bool,
+}
+
+impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+    /// A new refresh family + access token; stores `session_key` in the same transaction.
+    pub async fn start_session(
+        &self,
+        who: SessionFor<'_>,
+        session_key: &str,
+    ) -> AppResult<SessionTokens> {
+        let keys = self.keys.get().await?;
+        let now = self.clock.now();
+        let settings = &self.issuer.settings;
+        let family_id = refresh::new_family_id();
+        let minted = refresh::mint(&family_id);
+        let family = Family {
+            id: family_id.clone(),
+            user_id: who.user_id.clone(),
+            appid: who.appid.clone(),
+            openid: who.openid.clone(),
+            secret_hash: minted.secret_hash.clone(),
+            created_at: now,
+            expires_at: now + settings.refresh_ttl_secs,
+            revoked: false,
+        };
+        let key = SessionKeyRecord {
+            appid: who.appid.clone(),
+            openid: who.openid.clone(),
+            session_key: session_key.to_owned(),
+            expires_at: now + SESSION_KEY_TTL_SECS,
+        };
+        let access_token = self.issuer.access_token(
+            &keys,
+            &AccessSubject {
+                user_id: who.user_id,
+                appid: who.appid,
+                openid: who.openid,
+                family_id: &family_id,
+                phone_bound: who.phone.is_some(),
+            },
+            now,
+        )?;
+        self.store.start_session(&key, &family).await?;
+        Ok(SessionTokens {
+            status: "ok",
+            access_token,
+            token_type: "Bearer",
+            expires_in: settings.access_ttl_secs,
+            refresh_token: minted.token,
+            refresh_expires_in: settings.refresh_ttl_secs,
+            user: UserView::new(who.user_id, who.phone, who.created),
+        })
+    }
+}

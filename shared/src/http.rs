@@ -1,0 +1,92 @@
+//! Transport-neutral HTTP: the request/response the handlers see (built from an API Gateway
+//! event by `lambda`, or from a socket by the local server), JSON body parsing with a size
+//! cap, the error table of DESIGN §6, and one handler per function.
+
+pub mod body;
+pub mod error_table;
+pub mod routes;
+
+use std::time::Instant;
+
+/// Bodies larger than this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    /// Lowercase names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub source_ip: Option<String>,
+    pub request_id: String,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The token of `Authorization: Bearer <token>`.
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn json(status: u16, body: &impl serde::Serialize) -> Self {
+        let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+        Self {
+            status,
+            headers: vec![
+                ("content-type".to_owned(), "application/json".to_owned()),
+                ("cache-control".to_owned(), "no-store".to_owned()),
+            ],
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Logs the one outcome line of a request (DESIGN §9): id, route, status, error code, latency.
+pub fn log_outcome(request: &HttpRequest, route: &str, response: &HttpResponse, started: Instant) {
+    let code = response
+        .status
+        .ge(&400)
+        .then(|| serde_json::from_str::<serde_json::Value>(&response.body).ok())
+        .flatten()
+        .and_then(|v| {
+            v.pointer("/error/code")
+                .and_then(|c| c.as_str())
+                .map(str::to_owned)
+        });
+    tracing::info!(
+        request_id = %request.request_id,
+        route,
+        status = response.status,
+        error_code = code.as_deref().unwrap_or(""),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+}

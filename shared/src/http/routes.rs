@@ -1,0 +1,29 @@
+//! One handler per function: request → flow → response, every error through the table. The
+//! local server calls several of them; each Lambda binary calls its own.
+
+pub mod code_exchange;
+
+use super::{HttpRequest, HttpResponse, log_outcome};
+use crate::error::AppResult;
+use std::future::Future;
+use std::time::Instant;
+
+/// Runs `flow`, maps its error, logs the outcome line.
+pub async fn respond<F>(request: &HttpRequest, route: &str, flow: F) -> HttpResponse
+where
+    F: Future<Output = AppResult<HttpResponse>>,
+{
+    let started = Instant::now();
+    let response = match flow.await {
+        Ok(r) => r,
+        Err(e) => super::error_table::error_response(&e, &request.request_id),
+    };
+    log_outcome(request, route, &response, started);
+    response
+}
+
+/// 404 for a path this function does not serve.
+pub fn not_found(request: &HttpRequest) -> HttpResponse {
+    let body = serde_json::json!({"error": {"code": "NOT_FOUND", "message": "No such route.", "request_id": request.request_id}});
+    HttpResponse::json(404, &body)
+}

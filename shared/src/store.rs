@@ -1,0 +1,131 @@
+//! The storage port (DESIGN §5): what the flows may ask of the table, as narrow operations
+//! that each carry their own atomicity (conditional writes, transactions). Two
+//! implementations: `dynamo` (production, tested against moto) and `memory` (unit tests and
+//! the local server). Every read treats `expires_at <= now` as absent.
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamo;
+pub mod keys;
+pub mod memory;
+pub mod records;
+
+pub use memory::InMemoryStore;
+pub use records::*;
+
+use crate::domain::{AppId, OpenId, UnionId, UserId};
+use std::future::Future;
+
+/// Why the store could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// Throttled, down, or conflicting after bounded retries: 503.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// An item that cannot be read back (a bug or manual edit): fail closed, 500.
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for crate::error::AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Self::ServiceUnavailable(m),
+            StoreError::Corrupt(m) => Self::Internal(m),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub trait Store: Send + Sync + 'static {
+    /// Claims a login code so that it is sent to WeChat at most once.
+    fn claim_login_code(
+        &self,
+        appid: &AppId,
+        code_digest: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> impl Future<Output = StoreResult<CodeClaim>> + Send;
+
+    /// Finds the user an openid is linked to and records the login on the link (setting a
+    /// unionid it did not have; never erasing one). One call.
+    fn touch_openid_link(
+        &self,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<Option<LinkedUser>>> + Send;
+
+    fn find_unionid_user(
+        &self,
+        unionid: &UnionId,
+    ) -> impl Future<Output = StoreResult<Option<UserId>>> + Send;
+
+    /// Links a unionid to a user unless it is already linked (to anyone).
+    fn put_unionid_link_if_absent(
+        &self,
+        unionid: &UnionId,
+        user_id: &UserId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn get_user(&self, user_id: &UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+
+    /// Creates `user` with its first openid link (and unionid link), atomically.
+    fn create_user(
+        &self,
+        user: &User,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+    ) -> impl Future<Output = StoreResult<CreateUserOutcome>> + Send;
+
+    /// Links an openid to an existing user as read (`user`), atomically: the link is created
+    /// (recording `unionid`), the user gains the openid for that app, and the user's phone is
+    /// unchanged since read. The unionid link item is the caller's business.
+    fn link_openid(
+        &self,
+        user: &User,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<LinkOutcome>> + Send;
+
+    /// Stores the session_key and creates a refresh family, in one transaction.
+    fn start_session(
+        &self,
+        key: &SessionKeyRecord,
+        family: &Family,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn put_session_key(
+        &self,
+        key: &SessionKeyRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn get_session_key(
+        &self,
+        appid: &AppId,
+        openid: &OpenId,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<Option<SessionKeyRecord>>> + Send;
+
+    fn get_family(
+        &self,
+        family_id: &str,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<Option<Family>>> + Send;
+
+    /// Replaces the family's secret hash if it is still `old_hash` and the family is live.
+    fn rotate_family(
+        &self,
+        family_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<RotateOutcome>> + Send;
+
+    fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}

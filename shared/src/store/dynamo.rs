@@ -1,0 +1,568 @@
+//! The DynamoDB store: one table, string key `pk`, TTL attribute `expires_at`. Ownership
+//! decisions are conditional writes or transactions (never read-then-write); throttling is
+//! retried by the SDK (standard mode, 3 attempts); transaction conflicts are retried here a
+//! bounded number of times with jitter; anything left is `StoreError::Unavailable` (503).
+
+use super::keys;
+use super::*;
+use crate::domain::PhoneNumber;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use std::collections::HashMap;
+use std::time::Duration;
+
+type Item = HashMap<String, AttributeValue>;
+
+const TRANSACTION_ATTEMPTS: u32 = 3;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(sdk: &aws_config::SdkConfig, table: &str) -> Self {
+        Self {
+            client: Client::new(sdk),
+            table: table.to_owned(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn get(&self, pk: String) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    /// Runs a transaction; `Ok(Err(reasons))` when a condition failed (codes per item).
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> StoreResult<Result<(), Vec<String>>> {
+        for attempt in 1..=TRANSACTION_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) => e,
+            };
+            let reasons: Option<Vec<String>> = match &err {
+                SdkError::ServiceError(service) => match service.err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => Some(
+                        c.cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().unwrap_or("None").to_owned())
+                            .collect(),
+                    ),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match reasons {
+                Some(r) if r.iter().any(|c| c == "ConditionalCheckFailed") => return Ok(Err(r)),
+                Some(r)
+                    if r.iter()
+                        .any(|c| c == "TransactionConflict" || c == "ThrottlingError") =>
+                {
+                    if attempt < TRANSACTION_ATTEMPTS {
+                        let jitter = u64::from(crate::crypto::random_bytes::<1>()[0] % 40);
+                        tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt) + jitter))
+                            .await;
+                        continue;
+                    }
+                    return Err(StoreError::Unavailable(
+                        "transaction conflict persisted".into(),
+                    ));
+                }
+                _ => return Err(unavailable(err)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "transaction retries exhausted".into(),
+        ))
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+fn get_n(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+}
+fn is_conditional_failure<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(e, SdkError::ServiceError(se) if se.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+fn phone_of(item: &Item) -> StoreResult<Option<PhoneNumber>> {
+    get_s(item, "phone")
+        .map(|p| PhoneNumber::parse_e164(p).map_err(|_| corrupt("phone")))
+        .transpose()
+}
+
+fn user_from(item: &Item) -> StoreResult<User> {
+    let id = UserId::parse(get_s(item, "user_id").ok_or_else(|| corrupt("user_id"))?)
+        .map_err(|_| corrupt("user_id"))?;
+    let mut openids = std::collections::BTreeMap::new();
+    if let Some(map) = item.get("openids").and_then(|v| v.as_m().ok()) {
+        for (app, oid) in map {
+            let appid = AppId::parse(app).map_err(|_| corrupt("openids key"))?;
+            let openid = oid
+                .as_s()
+                .ok()
+                .and_then(|o| OpenId::parse(o).ok())
+                .ok_or_else(|| corrupt("openids value"))?;
+            openids.insert(appid, openid);
+        }
+    }
+    Ok(User {
+        id,
+        created_at: get_n(item, "created_at").unwrap_or(0),
+        phone: phone_of(item)?,
+        openids,
+        sessions_valid_after: get_n(item, "sessions_valid_after").unwrap_or(0),
+    })
+}
+
+fn family_from(item: &Item) -> StoreResult<Family> {
+    let field = |name: &str| get_s(item, name).ok_or_else(|| corrupt(name));
+    Ok(Family {
+        id: field("family_id")?.to_owned(),
+        user_id: UserId::parse(field("user_id")?).map_err(|_| corrupt("user_id"))?,
+        appid: AppId::parse(field("appid")?).map_err(|_| corrupt("appid"))?,
+        openid: OpenId::parse(field("openid")?).map_err(|_| corrupt("openid"))?,
+        secret_hash: field("secret_hash")?.to_owned(),
+        created_at: get_n(item, "created_at").ok_or_else(|| corrupt("created_at"))?,
+        expires_at: get_n(item, "expires_at").ok_or_else(|| corrupt("expires_at"))?,
+        revoked: item
+            .get("revoked")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(true),
+    })
+}
+
+fn link_item(
+    user_id: &UserId,
+    appid: &AppId,
+    openid: &OpenId,
+    unionid: Option<&UnionId>,
+    phone: Option<&PhoneNumber>,
+    now: u64,
+) -> Item {
+    let mut item = Item::from([
+        ("pk".to_owned(), s(keys::openid_link(appid, openid))),
+        ("kind".to_owned(), s("openid_link")),
+        ("user_id".to_owned(), s(user_id.as_str())),
+        ("appid".to_owned(), s(appid.as_str())),
+        ("openid".to_owned(), s(openid.as_str())),
+        ("created_at".to_owned(), n(now)),
+    ]);
+    if let Some(u) = unionid {
+        item.insert("unionid".to_owned(), s(u.as_str()));
+    }
+    if let Some(p) = phone {
+        item.insert("phone".to_owned(), s(p.e164()));
+    }
+    item
+}
+
+fn session_key_item(key: &SessionKeyRecord) -> Item {
+    Item::from([
+        (
+            "pk".to_owned(),
+            s(keys::session_key(&key.appid, &key.openid)),
+        ),
+        ("kind".to_owned(), s("session_key")),
+        ("session_key".to_owned(), s(&key.session_key)),
+        ("expires_at".to_owned(), n(key.expires_at)),
+    ])
+}
+
+impl Store for DynamoStore {
+    async fn claim_login_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<CodeClaim> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(keys::login_code(appid, digest)))
+            .item("kind", s("login_code"))
+            .item("expires_at", n(expires_at))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CodeClaim::Fresh),
+            Err(e) if is_conditional_failure(&e) => Ok(CodeClaim::Replayed),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn touch_openid_link(
+        &self,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+        now: u64,
+    ) -> StoreResult<Option<LinkedUser>> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::openid_link(appid, openid)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld);
+        update = match unionid {
+            Some(u) => update
+                .update_expression("SET last_login_at = :now, unionid = if_not_exists(unionid, :u)")
+                .expression_attribute_values(":u", s(u.as_str())),
+            None => update.update_expression("SET last_login_at = :now"),
+        };
+        match update.send().await {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let user_id = get_s(&item, "user_id")
+                    .and_then(|u| UserId::parse(u).ok())
+                    .ok_or_else(|| corrupt("link user_id"))?;
+                let had_unionid = item.contains_key("unionid");
+                Ok(Some(LinkedUser {
+                    user_id,
+                    phone: phone_of(&item)?,
+                    had_unionid,
+                }))
+            }
+            Err(e) if is_conditional_failure(&e) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn find_unionid_user(&self, unionid: &UnionId) -> StoreResult<Option<UserId>> {
+        let Some(item) = self.get(keys::unionid_link(unionid)).await? else {
+            return Ok(None);
+        };
+        let id = get_s(&item, "user_id")
+            .and_then(|u| UserId::parse(u).ok())
+            .ok_or_else(|| corrupt("unionid user_id"))?;
+        Ok(Some(id))
+    }
+
+    async fn put_unionid_link_if_absent(
+        &self,
+        unionid: &UnionId,
+        user_id: &UserId,
+    ) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(keys::unionid_link(unionid)))
+            .item("kind", s("unionid_link"))
+            .item("user_id", s(user_id.as_str()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get_user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
+        self.get(keys::user(user_id))
+            .await?
+            .map(|item| user_from(&item))
+            .transpose()
+    }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+    ) -> StoreResult<CreateUserOutcome> {
+        let mut user_item = Item::from([
+            ("pk".to_owned(), s(keys::user(&user.id))),
+            ("kind".to_owned(), s("user")),
+            ("user_id".to_owned(), s(user.id.as_str())),
+            ("created_at".to_owned(), n(user.created_at)),
+            (
+                "sessions_valid_after".to_owned(),
+                n(user.sessions_valid_after),
+            ),
+            (
+                "openids".to_owned(),
+                AttributeValue::M(HashMap::from([(
+                    appid.as_str().to_owned(),
+                    s(openid.as_str()),
+                )])),
+            ),
+        ]);
+        if let Some(p) = &user.phone {
+            user_item.insert("phone".to_owned(), s(p.e164()));
+        }
+        let mut items = vec![
+            self.put(user_item, Some("attribute_not_exists(pk)"))?,
+            self.put(
+                link_item(
+                    &user.id,
+                    appid,
+                    openid,
+                    unionid,
+                    user.phone.as_ref(),
+                    user.created_at,
+                ),
+                Some("attribute_not_exists(pk)"),
+            )?,
+        ];
+        if let Some(u) = unionid {
+            let union_item = Item::from([
+                ("pk".to_owned(), s(keys::unionid_link(u))),
+                ("kind".to_owned(), s("unionid_link")),
+                ("user_id".to_owned(), s(user.id.as_str())),
+            ]);
+            items.push(self.put(union_item, Some("attribute_not_exists(pk)"))?);
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(CreateUserOutcome::Created),
+            Err(reasons) => {
+                let failed = |i: usize| {
+                    reasons
+                        .get(i)
+                        .is_some_and(|c| c == "ConditionalCheckFailed")
+                };
+                if failed(1) {
+                    Ok(CreateUserOutcome::OpenIdTaken)
+                } else if failed(2) {
+                    Ok(CreateUserOutcome::UnionIdTaken)
+                } else {
+                    Err(corrupt("user id collision"))
+                }
+            }
+        }
+    }
+
+    async fn link_openid(
+        &self,
+        user: &User,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+        now: u64,
+    ) -> StoreResult<LinkOutcome> {
+        let phone_condition = match &user.phone {
+            Some(_) => "phone = :phone",
+            None => "attribute_not_exists(phone)",
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(keys::user(&user.id)))
+            .update_expression("SET openids.#app = :openid")
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists(openids.#app) AND {phone_condition}"
+            ))
+            .expression_attribute_names("#app", appid.as_str())
+            .expression_attribute_values(":openid", s(openid.as_str()));
+        if let Some(p) = &user.phone {
+            update = update.expression_attribute_values(":phone", s(p.e164()));
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let items = vec![
+            self.put(
+                link_item(&user.id, appid, openid, unionid, user.phone.as_ref(), now),
+                Some("attribute_not_exists(pk)"),
+            )?,
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(LinkOutcome::Linked),
+            Err(reasons)
+                if reasons
+                    .first()
+                    .is_some_and(|c| c == "ConditionalCheckFailed") =>
+            {
+                Ok(LinkOutcome::OpenIdTaken)
+            }
+            Err(_) => match self.get_user(&user.id).await? {
+                Some(current) if current.openids.contains_key(appid) => {
+                    Ok(LinkOutcome::UserHasOtherOpenId)
+                }
+                _ => Ok(LinkOutcome::UserChanged),
+            },
+        }
+    }
+
+    async fn start_session(&self, key: &SessionKeyRecord, family: &Family) -> StoreResult<()> {
+        let family_item = Item::from([
+            ("pk".to_owned(), s(keys::family(&family.id))),
+            ("kind".to_owned(), s("refresh_family")),
+            ("family_id".to_owned(), s(&family.id)),
+            ("user_id".to_owned(), s(family.user_id.as_str())),
+            ("appid".to_owned(), s(family.appid.as_str())),
+            ("openid".to_owned(), s(family.openid.as_str())),
+            ("secret_hash".to_owned(), s(&family.secret_hash)),
+            ("created_at".to_owned(), n(family.created_at)),
+            ("expires_at".to_owned(), n(family.expires_at)),
+            ("revoked".to_owned(), AttributeValue::Bool(family.revoked)),
+        ]);
+        let items = vec![
+            self.put(session_key_item(key), None)?,
+            self.put(family_item, Some("attribute_not_exists(pk)"))?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(corrupt("refresh family id collision")),
+        }
+    }
+
+    async fn put_session_key(&self, key: &SessionKeyRecord) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(session_key_item(key)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get_session_key(
+        &self,
+        appid: &AppId,
+        openid: &OpenId,
+        now: u64,
+    ) -> StoreResult<Option<SessionKeyRecord>> {
+        let Some(item) = self.get(keys::session_key(appid, openid)).await? else {
+            return Ok(None);
+        };
+        let expires_at = get_n(&item, "expires_at").unwrap_or(0);
+        if expires_at <= now {
+            return Ok(None);
+        }
+        let session_key = get_s(&item, "session_key")
+            .ok_or_else(|| corrupt("session_key"))?
+            .to_owned();
+        Ok(Some(SessionKeyRecord {
+            appid: appid.clone(),
+            openid: openid.clone(),
+            session_key,
+            expires_at,
+        }))
+    }
+
+    async fn get_family(&self, family_id: &str, now: u64) -> StoreResult<Option<Family>> {
+        let Some(item) = self.get(keys::family(family_id)).await? else {
+            return Ok(None);
+        };
+        let family = family_from(&item)?;
+        Ok((family.expires_at > now).then_some(family))
+    }
+
+    async fn rotate_family(
+        &self,
+        family_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: u64,
+        now: u64,
+    ) -> StoreResult<RotateOutcome> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::family(family_id)))
+            .update_expression("SET secret_hash = :new, expires_at = :exp")
+            .condition_expression("secret_hash = :old AND revoked = :false AND expires_at > :now")
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":exp", n(new_expires_at))
+            .expression_attribute_values(":old", s(old_hash))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RotateOutcome::Rotated),
+            Err(e) if is_conditional_failure(&e) => Ok(RotateOutcome::Refused),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::family(family_id)))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}

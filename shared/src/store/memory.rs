@@ -1,0 +1,227 @@
+//! The in-memory store: the same operations and atomicity as DynamoDB (one mutex makes each
+//! operation a transaction), for unit tests and the local server. Not for production: it
+//! forgets everything on restart and is not shared between processes.
+
+use super::*;
+use crate::domain::PhoneNumber;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Default)]
+struct Tables {
+    users: HashMap<UserId, User>,
+    links: HashMap<(AppId, OpenId), (UserId, Option<UnionId>, Option<PhoneNumber>)>,
+    unionids: HashMap<UnionId, UserId>,
+    session_keys: HashMap<(AppId, OpenId), SessionKeyRecord>,
+    codes: HashMap<(AppId, String), u64>,
+    families: HashMap<String, Family>,
+}
+
+#[derive(Clone, Default)]
+pub struct InMemoryStore {
+    tables: Arc<Mutex<Tables>>,
+}
+
+impl InMemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> StoreResult<MutexGuard<'_, Tables>> {
+        self.tables
+            .lock()
+            .map_err(|_| StoreError::Unavailable("in-memory store poisoned".into()))
+    }
+
+    /// How many users exist (tests assert "one user, not two").
+    pub fn user_count(&self) -> usize {
+        self.lock().map(|t| t.users.len()).unwrap_or(0)
+    }
+}
+
+impl Store for InMemoryStore {
+    async fn claim_login_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<CodeClaim> {
+        let mut t = self.lock()?;
+        let key = (appid.clone(), digest.to_owned());
+        match t.codes.get(&key) {
+            Some(exp) if *exp > now => Ok(CodeClaim::Replayed),
+            _ => {
+                t.codes.insert(key, expires_at);
+                Ok(CodeClaim::Fresh)
+            }
+        }
+    }
+
+    async fn touch_openid_link(
+        &self,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+        _now: u64,
+    ) -> StoreResult<Option<LinkedUser>> {
+        let mut t = self.lock()?;
+        let Some(link) = t.links.get_mut(&(appid.clone(), openid.clone())) else {
+            return Ok(None);
+        };
+        let had_unionid = link.1.is_some();
+        if !had_unionid {
+            link.1 = unionid.cloned();
+        }
+        Ok(Some(LinkedUser {
+            user_id: link.0.clone(),
+            phone: link.2.clone(),
+            had_unionid,
+        }))
+    }
+
+    async fn find_unionid_user(&self, unionid: &UnionId) -> StoreResult<Option<UserId>> {
+        Ok(self.lock()?.unionids.get(unionid).cloned())
+    }
+
+    async fn put_unionid_link_if_absent(
+        &self,
+        unionid: &UnionId,
+        user_id: &UserId,
+    ) -> StoreResult<()> {
+        self.lock()?
+            .unionids
+            .entry(unionid.clone())
+            .or_insert_with(|| user_id.clone());
+        Ok(())
+    }
+
+    async fn get_user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
+        Ok(self.lock()?.users.get(user_id).cloned())
+    }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+    ) -> StoreResult<CreateUserOutcome> {
+        let mut t = self.lock()?;
+        let link_key = (appid.clone(), openid.clone());
+        if t.links.contains_key(&link_key) {
+            return Ok(CreateUserOutcome::OpenIdTaken);
+        }
+        if let Some(u) = unionid
+            && t.unionids.contains_key(u)
+        {
+            return Ok(CreateUserOutcome::UnionIdTaken);
+        }
+        if t.users.contains_key(&user.id) {
+            return Err(StoreError::Corrupt("user id collision".into()));
+        }
+        let mut stored = user.clone();
+        stored.openids.insert(appid.clone(), openid.clone());
+        t.users.insert(user.id.clone(), stored);
+        t.links.insert(
+            link_key,
+            (user.id.clone(), unionid.cloned(), user.phone.clone()),
+        );
+        if let Some(u) = unionid {
+            t.unionids.insert(u.clone(), user.id.clone());
+        }
+        Ok(CreateUserOutcome::Created)
+    }
+
+    async fn link_openid(
+        &self,
+        user: &User,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+        _now: u64,
+    ) -> StoreResult<LinkOutcome> {
+        let mut t = self.lock()?;
+        let link_key = (appid.clone(), openid.clone());
+        if t.links.contains_key(&link_key) {
+            return Ok(LinkOutcome::OpenIdTaken);
+        }
+        let Some(current) = t.users.get_mut(&user.id) else {
+            return Ok(LinkOutcome::UserChanged);
+        };
+        if current.openids.contains_key(appid) {
+            return Ok(LinkOutcome::UserHasOtherOpenId);
+        }
+        if current.phone != user.phone {
+            return Ok(LinkOutcome::UserChanged);
+        }
+        current.openids.insert(appid.clone(), openid.clone());
+        let phone = current.phone.clone();
+        t.links
+            .insert(link_key, (user.id.clone(), unionid.cloned(), phone));
+        Ok(LinkOutcome::Linked)
+    }
+
+    async fn start_session(&self, key: &SessionKeyRecord, family: &Family) -> StoreResult<()> {
+        let mut t = self.lock()?;
+        t.session_keys
+            .insert((key.appid.clone(), key.openid.clone()), key.clone());
+        t.families.insert(family.id.clone(), family.clone());
+        Ok(())
+    }
+
+    async fn put_session_key(&self, key: &SessionKeyRecord) -> StoreResult<()> {
+        self.lock()?
+            .session_keys
+            .insert((key.appid.clone(), key.openid.clone()), key.clone());
+        Ok(())
+    }
+
+    async fn get_session_key(
+        &self,
+        appid: &AppId,
+        openid: &OpenId,
+        now: u64,
+    ) -> StoreResult<Option<SessionKeyRecord>> {
+        let t = self.lock()?;
+        Ok(t.session_keys
+            .get(&(appid.clone(), openid.clone()))
+            .filter(|k| k.expires_at > now)
+            .cloned())
+    }
+
+    async fn get_family(&self, family_id: &str, now: u64) -> StoreResult<Option<Family>> {
+        Ok(self
+            .lock()?
+            .families
+            .get(family_id)
+            .filter(|f| f.expires_at > now)
+            .cloned())
+    }
+
+    async fn rotate_family(
+        &self,
+        family_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: u64,
+        now: u64,
+    ) -> StoreResult<RotateOutcome> {
+        let mut t = self.lock()?;
+        match t.families.get_mut(family_id) {
+            Some(f) if !f.revoked && f.expires_at > now && f.secret_hash == old_hash => {
+                f.secret_hash = new_hash.to_owned();
+                f.expires_at = new_expires_at;
+                Ok(RotateOutcome::Rotated)
+            }
+            _ => Ok(RotateOutcome::Refused),
+        }
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        if let Some(f) = self.lock()?.families.get_mut(family_id) {
+            f.revoked = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! The records the store keeps and the outcomes of its conditional operations.
+
+use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub created_at: u64,
+    pub phone: Option<PhoneNumber>,
+    /// At most one openid per app.
+    pub openids: BTreeMap<AppId, OpenId>,
+    /// Refresh families created before this time are dead (`logout all`).
+    pub sessions_valid_after: u64,
+}
+
+impl User {
+    pub fn new(id: UserId, created_at: u64) -> Self {
+        Self {
+            id,
+            created_at,
+            phone: None,
+            openids: BTreeMap::new(),
+            sessions_valid_after: 0,
+        }
+    }
+}
+
+/// What an openid link says about its user: enough to answer a returning login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedUser {
+    pub user_id: UserId,
+    pub phone: Option<PhoneNumber>,
+    /// The link already recorded a unionid before this login.
+    pub had_unionid: bool,
+}
+
+/// WeChat's session_key for (appid, openid). Debug hides the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKeyRecord {
+    pub appid: AppId,
+    pub openid: OpenId,
+    /// Base64 text exactly as WeChat sent it.
+    pub session_key: String,
+    pub expires_at: u64,
+}
+
+impl fmt::Debug for SessionKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionKeyRecord")
+            .field("appid", &self.appid)
+            .field("openid", &self.openid)
+            .field("session_key", &"..")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A refresh-token family: one login's chain of rotating refresh tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    pub id: String,
+    pub user_id: UserId,
+    pub appid: AppId,
+    pub openid: OpenId,
+    pub secret_hash: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeClaim {
+    Fresh,
+    Replayed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateUserOutcome {
+    Created,
+    /// Someone linked this openid first (a concurrent first login).
+    OpenIdTaken,
+    /// Someone linked this unionid first (a concurrent first login in another app).
+    UnionIdTaken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Linked,
+    OpenIdTaken,
+    /// The user already has a different openid for this app.
+    UserHasOtherOpenId,
+    /// The user changed since it was read; read again.
+    UserChanged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    Rotated,
+    /// Revoked, expired, gone, or the hash moved on (reuse or a concurrent rotation).
+    Refused,
+}

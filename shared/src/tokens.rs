@@ -1,0 +1,14 @@
+//! Our tokens (DESIGN §4): Ed25519-signed JWTs with a `kid` (access and bind tokens), the
+//! signing keyring derived from the Secrets Manager secret, and opaque rotating refresh
+//! tokens. The claims live in `claims`, signing in `issuer`, checking in `verifier`.
+
+pub mod claims;
+pub mod issuer;
+pub mod keys;
+pub mod refresh;
+pub mod verifier;
+
+pub use claims::{AccessClaims, BindClaims, TokenUse};
+pub use issuer::TokenIssuer;
+pub use keys::{Keyring, PublicKey, PublicKeySet};
+pub use verifier::{TokenVerifier, VerifyError};

@@ -1,0 +1,82 @@
+//! Signs access and bind tokens with the current key of the keyring.
+
+use super::claims::{AccessClaims, BindClaims, TokenUse};
+use super::keys::Keyring;
+use crate::config::TokenSettings;
+use crate::crypto::random_id;
+use crate::domain::{AppId, OpenId, UnionId, UserId};
+use crate::error::AppError;
+use jsonwebtoken::{Algorithm, Header};
+
+/// Who the access token is for.
+pub struct AccessSubject<'a> {
+    pub user_id: &'a UserId,
+    pub appid: &'a AppId,
+    pub openid: &'a OpenId,
+    pub family_id: &'a str,
+    pub phone_bound: bool,
+}
+
+/// Signs tokens; holds only settings, the keyring is passed per call (it may be refreshed).
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    pub settings: TokenSettings,
+}
+
+impl TokenIssuer {
+    pub fn new(settings: TokenSettings) -> Self {
+        Self { settings }
+    }
+
+    pub fn access_token(
+        &self,
+        keys: &Keyring,
+        who: &AccessSubject<'_>,
+        now: u64,
+    ) -> Result<String, AppError> {
+        let claims = AccessClaims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: who.user_id.as_str().to_owned(),
+            appid: who.appid.as_str().to_owned(),
+            openid: who.openid.as_str().to_owned(),
+            iat: now,
+            exp: now + self.settings.access_ttl_secs,
+            jti: random_id(12),
+            token_use: TokenUse::Access,
+            sid: who.family_id.to_owned(),
+            phone_bound: who.phone_bound,
+        };
+        sign(keys, &claims)
+    }
+
+    pub fn bind_token(
+        &self,
+        keys: &Keyring,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+        now: u64,
+    ) -> Result<String, AppError> {
+        let claims = BindClaims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: format!("bind:{}", openid.as_str()),
+            appid: appid.as_str().to_owned(),
+            openid: openid.as_str().to_owned(),
+            unionid: unionid.map(|u| u.as_str().to_owned()),
+            iat: now,
+            exp: now + self.settings.bind_ttl_secs,
+            jti: random_id(12),
+            token_use: TokenUse::Bind,
+        };
+        sign(keys, &claims)
+    }
+}
+
+fn sign<T: serde::Serialize>(keys: &Keyring, claims: &T) -> Result<String, AppError> {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(keys.current.kid.clone());
+    jsonwebtoken::encode(&header, claims, &keys.current.encoding)
+        .map_err(|e| AppError::internal(format!("signing failed: {e}")))
+}

@@ -1,0 +1,136 @@
+//! The one table from WeChat's `errcode` values to our typed errors, and from those to the
+//! client-facing `AppError` (DESIGN §6). A raw `errmsg` never leaves this module's callers.
+
+use crate::error::{AppError, UpstreamFault};
+
+/// What a WeChat call ended in, when it did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeChatError {
+    /// 40029 / 40163: the code is invalid, expired or used.
+    #[error("invalid code (errcode {0})")]
+    InvalidCode(i64),
+    /// 40226: high-risk user.
+    #[error("login blocked (errcode 40226)")]
+    Blocked,
+    /// 45011: per-user minute quota.
+    #[error("rate limited (errcode 45011)")]
+    RateLimited,
+    /// -1 after the one retry.
+    #[error("busy (errcode -1)")]
+    Busy,
+    /// 40001/40013/40125/40164/40243 on a call carrying the app secret.
+    #[error("app secret or appid rejected (errcode {0})")]
+    SecretRejected(i64),
+    /// 40001/40014/42001 on a call carrying an access_token.
+    #[error("access token rejected (errcode {0})")]
+    AccessTokenRejected(i64),
+    #[error("timed out")]
+    Timeout,
+    /// Connection failure, non-JSON or truncated body, success without its fields.
+    #[error("bad reply: {0}")]
+    BadReply(String),
+    /// Any other errcode.
+    #[error("unexpected errcode {0}")]
+    Other(i64),
+}
+
+/// Which kind of credential the call carried: errcode 40001 means a different thing on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// The call carries `appid` + `secret` (jscode2session, stable_token).
+    Secret,
+    /// The call carries an `access_token` (getuserphonenumber, checksession).
+    AccessToken,
+}
+
+/// Maps a non-zero errcode.
+pub fn classify(errcode: i64, kind: CallKind) -> WeChatError {
+    match (errcode, kind) {
+        (-1, _) => WeChatError::Busy,
+        (40029 | 40163, _) => WeChatError::InvalidCode(errcode),
+        (40226, _) => WeChatError::Blocked,
+        (45011, _) => WeChatError::RateLimited,
+        (40001 | 40014 | 42001, CallKind::AccessToken) => WeChatError::AccessTokenRejected(errcode),
+        (40001 | 40013 | 40125 | 40164 | 40243, _) => WeChatError::SecretRejected(errcode),
+        _ => WeChatError::Other(errcode),
+    }
+}
+
+/// Seconds a client should wait after WeChat's minute quota or busy signal.
+pub const RATE_LIMIT_RETRY_AFTER_SECS: u32 = 60;
+pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
+
+impl From<WeChatError> for AppError {
+    fn from(e: WeChatError) -> Self {
+        match e {
+            WeChatError::InvalidCode(_) => AppError::InvalidCode,
+            WeChatError::Blocked => AppError::LoginBlocked,
+            WeChatError::RateLimited => AppError::RateLimited {
+                retry_after_secs: RATE_LIMIT_RETRY_AFTER_SECS,
+            },
+            WeChatError::Busy => AppError::Upstream(UpstreamFault::Busy),
+            WeChatError::Timeout => AppError::Upstream(UpstreamFault::Timeout),
+            WeChatError::SecretRejected(code) => AppError::Misconfigured(format!(
+                "WeChat rejected the app secret or appid (errcode {code})"
+            )),
+            WeChatError::AccessTokenRejected(_)
+            | WeChatError::BadReply(_)
+            | WeChatError::Other(_) => AppError::Upstream(UpstreamFault::BadReply),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errcode_40001_depends_on_the_credential() {
+        assert_eq!(
+            classify(40001, CallKind::Secret),
+            WeChatError::SecretRejected(40001)
+        );
+        assert_eq!(
+            classify(40001, CallKind::AccessToken),
+            WeChatError::AccessTokenRejected(40001)
+        );
+        assert_eq!(
+            classify(42001, CallKind::AccessToken),
+            WeChatError::AccessTokenRejected(42001)
+        );
+    }
+
+    #[test]
+    fn login_errcodes_map_to_the_design_table() {
+        assert!(matches!(
+            AppError::from(classify(40029, CallKind::Secret)),
+            AppError::InvalidCode
+        ));
+        assert!(matches!(
+            AppError::from(classify(40163, CallKind::Secret)),
+            AppError::InvalidCode
+        ));
+        assert!(matches!(
+            AppError::from(classify(40226, CallKind::Secret)),
+            AppError::LoginBlocked
+        ));
+        assert!(matches!(
+            AppError::from(classify(45011, CallKind::Secret)),
+            AppError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            AppError::from(classify(-1, CallKind::Secret)),
+            AppError::Upstream(UpstreamFault::Busy)
+        ));
+        for code in [40013, 40125, 40164, 40243] {
+            assert!(matches!(
+                AppError::from(classify(code, CallKind::Secret)),
+                AppError::Misconfigured(_)
+            ));
+        }
+        assert!(matches!(
+            AppError::from(classify(99999, CallKind::Secret)),
+            AppError::Upstream(UpstreamFault::BadReply)
+        ));
+    }
+}
