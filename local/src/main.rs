@@ -1,1 +1,93 @@
-fn main() {}
+//! The local server: every wxlogin route in one process on 127.0.0.1:3000, on the embedded
+//! default — in-memory store, signing keys generated at start, and a built-in fake WeChat
+//! (lenient: any well-formed code logs in). Set `WECHAT_APP_ID` and `WECHAT_APP_SECRET` to
+//! call the real WeChat instead. Not for production: state lives in memory only.
+
+use std::sync::Arc;
+use wxlogin::clock::SystemClock;
+use wxlogin::config::Config;
+use wxlogin::fake::{FakeWeChat, serve};
+use wxlogin::flows::Backend;
+use wxlogin::http::routes::{code_exchange, not_found};
+use wxlogin::secrets::InMemorySecrets;
+use wxlogin::store::InMemoryStore;
+use wxlogin::tokens::{Keyring, TokenIssuer};
+use wxlogin::wechat::client::WeChatClient;
+
+/// The app the built-in fake WeChat knows.
+const LOCAL_APPID: &str = "wxlocal0000000000";
+const LOCAL_SECRET: &str = "local-app-secret";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    wxlogin::telemetry::init_text_logs();
+    let config = Config::from_env()?;
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+
+    // WeChat: the real one with real credentials, otherwise the built-in fake.
+    let real = std::env::var("WECHAT_APP_ID")
+        .ok()
+        .zip(std::env::var("WECHAT_APP_SECRET").ok());
+    let (appid, secret, wechat_base, _fake_server) = match real {
+        Some((appid, secret)) => (appid, secret, config.wechat_api_base.clone(), None),
+        None => {
+            let fake = FakeWeChat::lenient();
+            fake.add_app(LOCAL_APPID, LOCAL_SECRET);
+            let server = fake.start(0).await?;
+            (
+                LOCAL_APPID.to_owned(),
+                LOCAL_SECRET.to_owned(),
+                server.url(),
+                Some((fake, server)),
+            )
+        }
+    };
+
+    let secrets = InMemorySecrets::new();
+    secrets.set(
+        "local/wechat",
+        &serde_json::json!({"apps": {&appid: &secret}}).to_string(),
+    );
+    secrets.set("local/signing-key", &Keyring::generate_secret_json(None));
+    let backend = Arc::new(Backend::new(
+        InMemoryStore::new(),
+        WeChatClient::new(&wechat_base)?,
+        Arc::new(secrets),
+        "local/wechat",
+        "local/signing-key",
+        TokenIssuer::new(config.tokens.clone()),
+        config.signup_mode,
+        Arc::new(SystemClock),
+    ));
+    backend.load_secrets().await?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let server = serve(
+        listener,
+        Arc::new(move |request| {
+            let backend = backend.clone();
+            Box::pin(async move {
+                if code_exchange::serves(&request) {
+                    code_exchange::handle(&*backend, &request).await
+                } else {
+                    not_found(&request)
+                }
+            })
+        }),
+    )?;
+    let base = server.url();
+    let wechat = if _fake_server.is_some() {
+        "built-in fake WeChat (any code works once; \"alice-1\", \"alice-2\" are user alice)"
+    } else {
+        "the real WeChat"
+    };
+    println!(
+        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n",
+        mode = config.signup_mode
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

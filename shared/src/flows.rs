@@ -9,3 +9,8 @@ pub mod session_tokens;
 pub use backend::Backend;
 pub use login::{LoginOutcome, LoginRequest};
 pub use session_tokens::{SessionTokens, UserView};
+
+#[cfg(test)]
+mod login_tests;
+#[cfg(test)]
+mod refresh_tests;

@@ -1,1 +1,118 @@
+//! A flow harness for unit tests: in-memory store and secrets, a manual clock, and the real
+//! WeChat client talking HTTP to the fake WeChat.
 
+use crate::clock::{ManualClock, SystemClock};
+use crate::config::TokenSettings;
+use crate::domain::{LoginCode, SignupMode};
+use crate::error::AppError;
+use crate::fake::{FakeWeChat, HttpServer};
+use crate::flows::{Backend, LoginOutcome, LoginRequest, SessionTokens};
+use crate::secrets::InMemorySecrets;
+use crate::store::InMemoryStore;
+use crate::tokens::{Keyring, TokenIssuer, TokenVerifier};
+use crate::wechat::client::WeChatClient;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const APP: &str = "wxapp0000000001";
+pub const SECRET: &str = "secret-one";
+pub const APP2: &str = "wxapp0000000002";
+pub const SECRET2: &str = "secret-two";
+pub const WECHAT_SECRET_ID: &str = "wechat";
+pub const SIGNING_SECRET_ID: &str = "signing";
+
+pub type TestBackend = Backend<InMemoryStore, WeChatClient, InMemorySecrets>;
+
+pub struct Harness {
+    pub backend: Arc<TestBackend>,
+    pub wechat: FakeWeChat,
+    pub secrets: InMemorySecrets,
+    pub store: InMemoryStore,
+    pub clock: ManualClock,
+    _server: HttpServer,
+}
+
+pub fn settings() -> TokenSettings {
+    TokenSettings {
+        issuer: "iss".into(),
+        audience: "aud".into(),
+        access_ttl_secs: 7200,
+        refresh_ttl_secs: 30 * 86400,
+        bind_ttl_secs: 600,
+    }
+}
+
+impl Harness {
+    pub async fn new(mode: SignupMode) -> Self {
+        let wechat = FakeWeChat::new();
+        wechat.add_app(APP, SECRET).add_app(APP2, SECRET2);
+        let server = wechat.start(0).await.unwrap();
+        let secrets = InMemorySecrets::new();
+        secrets.set(
+            WECHAT_SECRET_ID,
+            &serde_json::json!({"apps": {APP: SECRET, APP2: SECRET2}}).to_string(),
+        );
+        secrets.set(SIGNING_SECRET_ID, &Keyring::generate_secret_json(None));
+        let store = InMemoryStore::new();
+        let clock = ManualClock::at(SystemClock.now_for_tests());
+        let backend = Backend::new(
+            store.clone(),
+            WeChatClient::with_timeout(&server.url(), Duration::from_millis(400)).unwrap(),
+            Arc::new(secrets.clone()),
+            WECHAT_SECRET_ID,
+            SIGNING_SECRET_ID,
+            TokenIssuer::new(settings()),
+            mode,
+            Arc::new(clock.clone()),
+        );
+        backend.load_secrets().await.unwrap();
+        Self {
+            backend: Arc::new(backend),
+            wechat,
+            secrets,
+            store,
+            clock,
+            _server: server,
+        }
+    }
+
+    pub async fn login_as(&self, appid: &str, user: &str) -> Result<LoginOutcome, AppError> {
+        let code = self.wechat.issue_code(appid, user);
+        self.login_code(appid, &code).await
+    }
+
+    pub async fn login_code(&self, appid: &str, code: &str) -> Result<LoginOutcome, AppError> {
+        self.backend
+            .login(LoginRequest {
+                code: LoginCode::parse(code).unwrap(),
+                appid: Some(appid.to_owned()),
+            })
+            .await
+    }
+
+    pub async fn session(&self, appid: &str, user: &str) -> SessionTokens {
+        match self.login_as(appid, user).await.unwrap() {
+            LoginOutcome::Session(s) => s,
+            LoginOutcome::PhoneRequired(_) => panic!("expected a session"),
+        }
+    }
+
+    pub async fn verifier(&self) -> TokenVerifier {
+        let keys = self.backend.keys.get().await.unwrap();
+        TokenVerifier::new(
+            keys.public.clone(),
+            "iss",
+            "aud",
+            Arc::new(self.clock.clone()),
+        )
+    }
+}
+
+trait NowForTests {
+    fn now_for_tests(&self) -> u64;
+}
+impl NowForTests for SystemClock {
+    fn now_for_tests(&self) -> u64 {
+        crate::clock::Clock::now(self)
+    }
+}

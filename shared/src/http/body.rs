@@ -14,12 +14,17 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     }
     let text =
         std::str::from_utf8(body).map_err(|_| AppError::InvalidRequest("body is not UTF-8"))?;
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|_| AppError::InvalidRequest("body is not valid JSON"))?;
-    if !value.is_object() {
-        return Err(AppError::InvalidRequest("body must be a JSON object"));
+    if !text.trim_start().starts_with('{') {
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => AppError::InvalidRequest("body must be a JSON object"),
+            Err(_) => AppError::InvalidRequest("body is not valid JSON"),
+        });
     }
-    serde_json::from_value(value).map_err(|e| {
+    // Straight into the typed struct: serde then sees (and refuses) duplicate fields.
+    serde_json::from_str(text).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            return AppError::InvalidRequest("body is not valid JSON");
+        }
         let msg = e.to_string();
         AppError::InvalidRequest(if msg.contains("missing field") {
             "a required field is missing"

@@ -24,9 +24,14 @@ pub struct WeChatClient {
 
 impl WeChatClient {
     pub fn new(base_url: &str) -> Result<Self, String> {
+        Self::with_timeout(base_url, REQUEST_TIMEOUT)
+    }
+
+    /// With another answer timeout (tests use a short one to exercise the 504 path quickly).
+    pub fn with_timeout(base_url: &str, request_timeout: Duration) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(request_timeout)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .map_err(|e| format!("cannot build the WeChat HTTP client: {e}"))?;

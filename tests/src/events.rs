@@ -1,0 +1,47 @@
+//! API Gateway HTTP API events (payload format 2.0), as API Gateway sends them.
+
+use serde_json::{Value, json};
+
+/// A request event with a JSON body (or none).
+pub fn http(method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Value {
+    let mut hdrs = serde_json::Map::new();
+    hdrs.insert("content-type".into(), json!("application/json"));
+    for (k, v) in headers {
+        hdrs.insert((*k).to_owned(), json!(v));
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": hdrs,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"},
+            "requestId": format!("apigw-{}", wxlogin::crypto::random_id(6)),
+            "routeKey": format!("{method} {path}"),
+            "stage": "$default",
+            "time": "21/Nov/2026:20:00:00 +0000",
+            "timeEpoch": 1_795_291_200_000_u64
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(b) = body {
+        event["body"] = json!(b);
+    }
+    event
+}
+
+pub fn post_json(path: &str, body: &Value) -> Value {
+    http("POST", path, Some(&body.to_string()), &[])
+}
+
+/// The same request with its body base64-encoded by API Gateway (or not valid base64).
+pub fn base64_body(path: &str, encoded: &str) -> Value {
+    let mut e = http("POST", path, Some(encoded), &[]);
+    e["isBase64Encoded"] = json!(true);
+    e
+}

@@ -1,0 +1,182 @@
+//! Starts one `moto_server` per test process on a free 127.0.0.1 port, from the repo's
+//! `.venv` (the README's test command installs it) or `MOTO_SERVER`. It is never skipped: no
+//! moto, no test run. A watchdog shell kills moto when the test process exits.
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+static ENDPOINT: OnceLock<String> = OnceLock::new();
+
+fn moto_binary() -> String {
+    if let Ok(path) = std::env::var("MOTO_SERVER") {
+        return path;
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let venv = repo.join(".venv/bin/moto_server");
+    if venv.exists() {
+        return venv.to_string_lossy().into_owned();
+    }
+    panic!(
+        "moto_server not found: run ./scripts/test.sh (it creates .venv with moto) or set MOTO_SERVER"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The endpoint URL of the shared moto server, starting it on first use.
+pub fn endpoint() -> String {
+    ENDPOINT
+        .get_or_init(|| {
+            let port = free_port();
+            let script = format!(
+                "{bin} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 0.3; done; kill $m",
+                bin = moto_binary(),
+                parent = std::process::id()
+            );
+            Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot start moto_server");
+            let started = Instant::now();
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            format!("http://127.0.0.1:{port}")
+        })
+        .clone()
+}
+
+/// Environment a process (or the SDK in this process) needs to talk to moto.
+pub fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_SESSION_TOKEN", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+/// An SDK config pointed at moto, for test setup and assertions.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let endpoint = endpoint();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+/// A unique name, so parallel tests never share a table or secret.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!(
+        "{prefix}-{}-{n}-{}",
+        std::process::id(),
+        wxlogin::crypto::random_id(4)
+    )
+}
+
+/// Creates a table shaped like the template's: `pk` string key, on-demand, TTL on `expires_at`.
+pub async fn create_table(sdk: &aws_config::SdkConfig, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+pub async fn put_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+}
+
+pub async fn update_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    client
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every item of a table whose `pk` starts with `prefix`.
+pub async fn scan_prefix(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    prefix: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let out = client.scan().table_name(table).send().await.unwrap();
+    out.items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| {
+            i.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with(prefix))
+        })
+        .collect()
+}

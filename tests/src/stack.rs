@@ -1,0 +1,100 @@
+//! A whole test deployment: a fresh table and secrets in moto, a fake WeChat knowing the apps,
+//! and the environment a function binary gets in `template.yaml`.
+
+use crate::emulator::{Emulator, binary};
+use crate::moto;
+use std::sync::Arc;
+use wxlogin::clock::SystemClock;
+use wxlogin::fake::{FakeWeChat, HttpServer};
+use wxlogin::tokens::{Keyring, TokenVerifier};
+
+pub const ISSUER: &str = "wxlogin-test";
+pub const AUDIENCE: &str = "wxlogin-test-api";
+
+pub struct Stack {
+    pub sdk: aws_config::SdkConfig,
+    pub table: String,
+    pub wechat_secret_id: String,
+    pub signing_secret_id: String,
+    pub signing_secret: String,
+    pub apps: Vec<(String, String)>,
+    pub wechat: FakeWeChat,
+    pub wechat_server: HttpServer,
+}
+
+impl Stack {
+    /// One app, `wxtestapp00000001` with secret `app-secret-1`.
+    pub async fn new() -> Self {
+        Self::with_apps(&[("wxtestapp00000001", "app-secret-1")]).await
+    }
+
+    pub async fn with_apps(apps: &[(&str, &str)]) -> Self {
+        let sdk = moto::sdk_config().await;
+        let table = moto::unique("wxlogin");
+        moto::create_table(&sdk, &table).await;
+        let wechat_secret_id = moto::unique("wxlogin/wechat");
+        let apps_json = serde_json::json!({"apps": apps.iter().map(|(a, s)| ((*a).to_owned(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()});
+        moto::put_secret(&sdk, &wechat_secret_id, &apps_json.to_string()).await;
+        let signing_secret_id = moto::unique("wxlogin/signing");
+        let signing_secret = Keyring::generate_secret_json(None);
+        moto::put_secret(&sdk, &signing_secret_id, &signing_secret).await;
+        let wechat = FakeWeChat::new();
+        for (a, s) in apps {
+            wechat.add_app(a, s);
+        }
+        let wechat_server = wechat.start(0).await.unwrap();
+        Self {
+            sdk,
+            table,
+            wechat_secret_id,
+            signing_secret_id,
+            signing_secret,
+            apps: apps
+                .iter()
+                .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
+                .collect(),
+            wechat,
+            wechat_server,
+        }
+    }
+
+    pub fn appid(&self) -> &str {
+        &self.apps[0].0
+    }
+
+    pub fn env(&self, extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        let mut env = moto::aws_env();
+        env.extend([
+            ("TABLE_NAME", self.table.clone()),
+            ("WECHAT_SECRET_ID", self.wechat_secret_id.clone()),
+            ("SIGNING_KEY_SECRET_ID", self.signing_secret_id.clone()),
+            ("TOKEN_ISSUER", ISSUER.to_owned()),
+            ("TOKEN_AUDIENCE", AUDIENCE.to_owned()),
+            ("WECHAT_API_BASE", self.wechat_server.url()),
+        ]);
+        for (k, v) in extra {
+            env.retain(|(name, _)| name != k);
+            env.push((k, (*v).to_owned()));
+        }
+        env
+    }
+
+    /// Starts a function binary as a warm Lambda instance (cold init done).
+    pub async fn start(&self, name: &str, extra: &[(&'static str, &str)]) -> Emulator {
+        let mut emulator = Emulator::start(&binary(name), &self.env(extra)).await;
+        emulator.wait_ready().await.unwrap();
+        emulator
+    }
+
+    /// A verifier holding only the public keys of the signing secret.
+    pub fn verifier(&self) -> TokenVerifier {
+        let ring = Keyring::from_secret_json(&self.signing_secret).unwrap();
+        TokenVerifier::new(ring.public, ISSUER, AUDIENCE, Arc::new(SystemClock))
+    }
+
+    pub async fn count_items(&self, prefix: &str) -> usize {
+        moto::scan_prefix(&self.sdk, &self.table, prefix)
+            .await
+            .len()
+    }
+}
