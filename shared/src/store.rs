@@ -3,6 +3,8 @@
 //! implementations: `dynamo` (production, tested against moto) and `memory` (unit tests and
 //! the local server). Every read treats `expires_at <= now` as absent.
 
+#[cfg(any(test, feature = "fake"))]
+pub mod conformance;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod keys;

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use wxlogin::fake::{HttpServer, serve};
 use wxlogin::http::{HttpRequest, HttpResponse};
@@ -27,12 +26,18 @@ struct Shared {
     init_error: Option<String>,
 }
 
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
 pub struct Emulator {
     queue: mpsc::UnboundedSender<(String, Value)>,
     shared: Arc<Mutex<Shared>>,
     child: tokio::process::Child,
     started: Instant,
-    logs: Arc<Mutex<String>>,
+    log_path: std::path::PathBuf,
     _server: HttpServer,
     counter: std::sync::atomic::AtomicU64,
 }
@@ -77,41 +82,26 @@ impl Emulator {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // Output goes to a file: nothing is lost when the process exits early.
+        let log_path = std::env::temp_dir().join(format!(
+            "wxlogin-emulator-{}.log",
+            wxlogin::crypto::random_id(8)
+        ));
+        let log_file = std::fs::File::create(&log_path).unwrap();
+        cmd.stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file));
         let started = Instant::now();
-        let mut child = cmd.spawn().unwrap();
-        let logs = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child.stderr.take().map(|s| Box::new(s) as _),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let logs = logs.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let mut l = logs.lock().unwrap();
-                    l.push_str(&line);
-                    l.push('\n');
-                }
-            });
-        }
+        let child = cmd.spawn().unwrap();
         Self {
             queue,
             shared,
             child,
             started,
-            logs,
+            log_path,
             _server: server,
             counter: Default::default(),
         }
@@ -169,7 +159,7 @@ impl Emulator {
 
     /// Everything the process printed so far.
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
     pub async fn exit_status(&mut self, within: Duration) -> Option<std::process::ExitStatus> {

@@ -164,6 +164,9 @@ impl Store for InMemoryStore {
 
     async fn start_session(&self, key: &SessionKeyRecord, family: &Family) -> StoreResult<()> {
         let mut t = self.lock()?;
+        if t.families.contains_key(&family.id) {
+            return Err(StoreError::Corrupt("refresh family id collision".into()));
+        }
         t.session_keys
             .insert((key.appid.clone(), key.openid.clone()), key.clone());
         t.families.insert(family.id.clone(), family.clone());
