@@ -109,7 +109,7 @@ pub fn aes128_cbc_decrypt(
 ) -> Result<Vec<u8>, DecryptError> {
     let key: &[u8; 16] = key.try_into().map_err(|_| DecryptError::BadKeyLength)?;
     let iv: &[u8; 16] = iv.try_into().map_err(|_| DecryptError::BadIvLength)?;
-    if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
         return Err(DecryptError::BadCiphertextLength);
     }
     cbc::Decryptor::<Aes128>::new(key.into(), iv.into())

@@ -14,7 +14,10 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct HttpRequest {
     pub method: String,
+    /// The path without the query string.
     pub path: String,
+    /// The raw query string (without `?`), as API Gateway's `rawQueryString`.
+    pub query: String,
     /// Lowercase names.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,

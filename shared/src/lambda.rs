@@ -48,9 +48,11 @@ pub fn from_apigw(
         },
         Some(text) => text.into_bytes(),
     };
+    let query = event.raw_query_string.clone().unwrap_or_default();
     Ok(HttpRequest {
         method,
         path,
+        query,
         headers,
         body,
         source_ip,

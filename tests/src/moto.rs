@@ -43,6 +43,8 @@ pub fn endpoint() -> String {
                 bin = moto_binary(),
                 parent = std::process::id()
             );
+            // The watchdog shell outlives this handle on purpose; it exits with the test process.
+            #[allow(clippy::zombie_processes)]
             Command::new("sh")
                 .arg("-c")
                 .arg(script)

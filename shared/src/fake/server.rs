@@ -74,14 +74,10 @@ async fn to_request(req: hyper::Request<Incoming>, peer: SocketAddr) -> Option<H
         .await
         .ok()?
         .to_bytes();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
     Some(HttpRequest {
         method: parts.method.as_str().to_owned(),
-        path: path_and_query,
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts
             .headers
             .iter()
@@ -107,15 +103,7 @@ fn to_hyper(response: HttpResponse) -> hyper::Response<Full<Bytes>> {
         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::from_static(b"{}"))))
 }
 
-/// Splits `/path?query` and decodes the query.
-pub fn split_query(path_and_query: &str) -> (&str, Vec<(String, String)>) {
-    match path_and_query.split_once('?') {
-        Some((path, query)) => (
-            path,
-            form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect(),
-        ),
-        None => (path_and_query, Vec::new()),
-    }
+/// Decodes a query string into pairs.
+pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
 }

@@ -4,7 +4,7 @@
 //! fields) for the next calls. Tests hold the handle; the local server runs it leniently so that
 //! any well-formed code logs in ("alice-1" and "alice-2" are the same user "alice").
 
-use super::server::{Handler, HttpServer, serve, split_query};
+use super::server::{Handler, HttpServer, decode_query, serve};
 use crate::crypto::{b64_encode, random_bytes, sha256_hex};
 use crate::http::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
@@ -171,8 +171,8 @@ impl FakeWeChat {
     }
 
     async fn handle(&self, req: HttpRequest) -> HttpResponse {
-        let (path, query) = split_query(&req.path);
-        let path = path.to_owned();
+        let query = decode_query(&req.query);
+        let path = req.path.clone();
         let misbehaviour = {
             let mut state = self.lock();
             *state.calls.entry(path.clone()).or_default() += 1;

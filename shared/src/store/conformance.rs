@@ -18,25 +18,6 @@ use std::task::Poll;
 /// A fixed "now" for the checks (2027-01-15); only relative times matter.
 pub const NOW: u64 = 1_800_000_000;
 
-/// The names of the checks `run_all` runs, in order.
-pub const CHECKS: &[&str] = &[
-    "login_code_claims",
-    "login_code_concurrent_claims",
-    "touch_openid_link",
-    "create_user",
-    "create_user_unionid",
-    "create_user_concurrent",
-    "unionid_links",
-    "link_openid",
-    "link_openid_phone_guard",
-    "sessions",
-    "session_expiry",
-    "start_session_family_collision",
-    "rotate_family",
-    "rotate_family_concurrent",
-    "revoke_family",
-];
-
 /// Runs every check against `store`.
 pub async fn run_all<S: Store>(store: &S) {
     login_code_claims(store).await;

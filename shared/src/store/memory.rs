@@ -7,10 +7,13 @@ use crate::domain::PhoneNumber;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// An openid link: its user, the unionid it recorded, and the user's phone.
+type Link = (UserId, Option<UnionId>, Option<PhoneNumber>);
+
 #[derive(Default)]
 struct Tables {
     users: HashMap<UserId, User>,
-    links: HashMap<(AppId, OpenId), (UserId, Option<UnionId>, Option<PhoneNumber>)>,
+    links: HashMap<(AppId, OpenId), Link>,
     unionids: HashMap<UnionId, UserId>,
     session_keys: HashMap<(AppId, OpenId), SessionKeyRecord>,
     codes: HashMap<(AppId, String), u64>,

@@ -1,0 +1,584 @@
+/**
+ * wxlogin.js — the mini-program side of wxlogin: log in with wx.login, keep the tokens, call
+ * your API with them, bind the phone number, log out. One file, CommonJS, no dependencies, no
+ * build step; it only talks to `wx.*` and to your wxlogin deployment. It never sees the
+ * session_key or the app secret (those stay on the server).
+ *
+ * Copy this file into your mini program (e.g. `utils/wxlogin.js`) and create ONE client for the
+ * whole app (in app.js), so that every page shares its in-flight login/refresh:
+ *
+ *   const { createClient } = require('./utils/wxlogin')
+ *   App({ auth: createClient({ baseUrl: 'https://abc.execute-api.ap-east-1.amazonaws.com' }) })
+ *   // in a page:  const { auth } = getApp();  const res = await auth.request({ url: '/orders' })
+ *
+ * ─── Exports ──────────────────────────────────────────────────────────────────────────────────
+ *
+ * createClient({ baseUrl, appid?, storageKey?, timeout?, wx? }) → client
+ *   baseUrl     your wxlogin API, e.g. 'https://api.example.com' (no trailing path needed).
+ *   appid       sent with /auth/login when one deployment serves several mini programs; leave
+ *               it out when the deployment has a single app.
+ *   storageKey  where the session is kept with wx.setStorageSync (default 'wxlogin.session').
+ *               Use a different key per baseUrl/appid if one mini program talks to several.
+ *   timeout     per-HTTP-call timeout in ms handed to wx.request (default 10000).
+ *   wx          the wx API object; defaults to the global `wx` (tests pass a fake).
+ *
+ * isWxLoginError(err) → true for the errors this module raises (see "Errors" below).
+ *
+ * ─── The client ───────────────────────────────────────────────────────────────────────────────
+ *
+ * client.login({ force? }) → Promise<{ status: 'ok', user } | { status: 'phone_required' }>
+ *   Makes sure there is a session. A stored session whose refresh token is still valid is
+ *   reused when wx.checkSession says the WeChat session is alive (no wx.login, no network call);
+ *   otherwise it calls wx.login and POST /auth/login. `force: true` always calls wx.login (use it
+ *   after SESSION_KEY_STALE, or to switch WeChat sessions). Calling login() is optional: the
+ *   first request() / bindPhone() logs in by itself. `user` is the server's
+ *   `{ id, phone_bound, phone?, created }` (`created` is true only on the very first login).
+ *   With SIGNUP_MODE=phone a new WeChat user gets `{ status: 'phone_required' }`: the client
+ *   keeps the short-lived bind token; show the getPhoneNumber button and call bindPhone().
+ *
+ * client.request(options) → Promise<{ statusCode, data, header }>
+ *   wx.request with `Authorization: Bearer <access token>`. options are wx.request's (url,
+ *   method, data, header, timeout, dataType, responseType, ...) plus `auth: false` to send no
+ *   token. A url starting with '/' is appended to baseUrl; an absolute url is used as is (the
+ *   token goes wherever you point it: only use your own API). Resolves for 2xx answers,
+ *   rejects with an error (below) for everything else.
+ *   Token handling:
+ *   - an access token about to expire (within min(60 s, 10% of its lifetime)) is refreshed
+ *     before the call (POST /auth/refresh, which rotates the refresh token);
+ *   - an answer that says the token was refused — 401 (except INVALID_CODE / SESSION_KEY_STALE)
+ *     or API Gateway's authorizer deny `403 {"message":"Forbidden"}` — refreshes ONCE and
+ *     retries ONCE; if the refresh itself is refused (REFRESH_REVOKED, expired, ...) it logs in
+ *     again with wx.login and retries once. A second refusal is returned to you as an error.
+ *   - one client runs at most one login/refresh at a time: concurrent calls that all find the
+ *     token expired wait for the same refresh (or the same wx.login).
+ *   With a pending `phone_required` session it rejects with PHONE_REQUIRED (nothing is sent).
+ *
+ * client.bindPhone(e) → Promise<{ status: 'ok', user }>
+ *   The handler for <button open-type="getPhoneNumber" bindgetphonenumber="onPhone">:
+ *   `onPhone(e) { getApp().auth.bindPhone(e).then(...) }`. Posts `{ code: e.detail.code }`
+ *   (base library ≥ 2.21.2) or, on older clients, `{ encrypted_data, iv }` from
+ *   e.detail.encryptedData / e.detail.iv to POST /auth/phone, with the access token as Bearer —
+ *   or with the bind token when the login answered phone_required. On success the returned
+ *   tokens replace the stored ones (in phone signup mode this is where the account is made).
+ *   A user who refuses the prompt gives PHONE_DENIED (no network call). On SESSION_KEY_STALE
+ *   the client has already called wx.login again before rejecting: ask the user to tap again.
+ *
+ * client.logout({ all? }) → Promise<{ revoked: boolean, error? }>
+ *   Forgets the stored session at once, then asks the server to revoke it (POST /auth/logout,
+ *   `{"all": true}` revokes every session of the user). Never rejects: `revoked` says whether
+ *   the server confirmed; when it is false the old refresh token simply expires on its own.
+ *
+ * client.getUser() → the stored `user` object, or null (no network call).
+ *
+ * ─── Errors ───────────────────────────────────────────────────────────────────────────────────
+ *
+ * Every rejection is an Error with
+ *   .code       the server's error code (DESIGN §6), or one of this module's codes below;
+ *               an answer without our error body gives 'HTTP_<status>'.
+ *   .status     the HTTP status, or 0 when no HTTP answer was involved.
+ *   .requestId  the server's request_id (quote it in bug reports), or '' .
+ *   .retryAfter seconds from a Retry-After header, or undefined.
+ *   .data       the parsed response body, when there was one.
+ * Codes a mini program must handle:
+ *   INVALID_CODE          the wx.login code was refused (used twice, expired): call login() again.
+ *   SESSION_KEY_STALE     the phone data was encrypted under an old WeChat session; the client has
+ *                         already run wx.login again: ask the user to tap the phone button again.
+ *   PHONE_TAKEN           the phone number belongs to another account: tell the user.
+ *   PHONE_ALREADY_BOUND   this account already has a different phone number: tell the user.
+ *   DECRYPT_FAILED        the legacy encrypted phone data was not valid: ask the user to tap again.
+ *   RATE_LIMITED          WeChat's quota was hit: wait err.retryAfter seconds before retrying.
+ *   UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE, MISCONFIGURED
+ *                         the server or WeChat is unavailable: retry later (honour retryAfter).
+ *   LOGIN_BLOCKED         WeChat refused this user (risk control): nothing to retry.
+ *   UNKNOWN_APP           the `appid` option is not configured on the server: a setup bug.
+ * Codes raised on the device (status 0):
+ *   NETWORK_ERROR         wx.request failed (offline, timeout, domain not whitelisted).
+ *   WX_LOGIN_FAILED       wx.login failed.
+ *   PHONE_DENIED          the user refused the phone prompt (e.detail had no code/encryptedData).
+ *   PHONE_REQUIRED        the account needs a phone number first (SIGNUP_MODE=phone): show the
+ *                         getPhoneNumber button and call bindPhone().
+ *   NOT_LOGGED_IN         the session was cleared (logout) while a call was waiting for it.
+ *   BAD_RESPONSE          the server answered 2xx with a body this client does not understand.
+ *
+ * Written in ES5 plus Promise (no classes, arrow functions, async/await or spread), so it runs on
+ * any base library without "enhanced compile". Expiry times are kept as "device clock at receipt
+ * + expires_in", so a device clock that is off does not make a fresh token look expired.
+ */
+'use strict';
+
+var DEFAULT_STORAGE_KEY = 'wxlogin.session';
+var DEFAULT_TIMEOUT_MS = 10000;
+/** A refresh token (or bind token) this close to its end is treated as gone. */
+var TOKEN_END_MARGIN_MS = 30 * 1000;
+/** 401 codes that are about something else than the token (no refresh, no retry). */
+var NOT_TOKEN_401 = { INVALID_CODE: true, SESSION_KEY_STALE: true };
+
+function makeError(code, message, extra) {
+  var err = new Error(message || code);
+  err.name = 'WxLoginError';
+  err.code = code;
+  err.status = 0;
+  err.requestId = '';
+  err.retryAfter = undefined;
+  err.isWxLoginError = true;
+  if (extra) {
+    Object.keys(extra).forEach(function (k) { err[k] = extra[k]; });
+  }
+  return err;
+}
+
+function isWxLoginError(err) {
+  return !!(err && err.isWxLoginError === true);
+}
+
+function headerValue(headers, name) {
+  if (!headers) return undefined;
+  var wanted = name.toLowerCase();
+  var keys = Object.keys(headers);
+  for (var i = 0; i < keys.length; i++) {
+    if (keys[i].toLowerCase() === wanted) return headers[keys[i]];
+  }
+  return undefined;
+}
+
+function parseBody(data) {
+  if (typeof data === 'string') {
+    try { return JSON.parse(data); } catch (_) { return data; }
+  }
+  return data;
+}
+
+/** The error for a non-2xx answer: our `{"error":{code,message,request_id}}` when present. */
+function errorFromResponse(res) {
+  var body = parseBody(res.data);
+  var e = body && typeof body === 'object' && body.error && typeof body.error === 'object' ? body.error : null;
+  var retry = headerValue(res.header, 'Retry-After');
+  var retryAfter = retry !== undefined && /^\d+$/.test(String(retry).trim()) ? Number(retry) : undefined;
+  var code = e && typeof e.code === 'string' ? e.code : 'HTTP_' + res.statusCode;
+  var message = e && e.message
+    ? e.message
+    : (body && typeof body === 'object' && typeof body.message === 'string' ? body.message : 'HTTP ' + res.statusCode);
+  return makeError(code, message, {
+    status: res.statusCode,
+    requestId: e && typeof e.request_id === 'string' ? e.request_id : '',
+    retryAfter: retryAfter,
+    data: body,
+    header: res.header,
+  });
+}
+
+function isOk(res) {
+  return res.statusCode >= 200 && res.statusCode < 300;
+}
+
+/** Whether an answer says "your token was refused" (so a refresh can help). */
+function isTokenRefused(res) {
+  var body = parseBody(res.data);
+  var e = body && typeof body === 'object' ? body.error : null;
+  if (res.statusCode === 401) {
+    return !(e && typeof e.code === 'string' && NOT_TOKEN_401[e.code]);
+  }
+  // API Gateway HTTP API: a Lambda authorizer's simple response {isAuthorized:false} is a 403
+  // with exactly this body, which is what an expired or revoked token gets there.
+  return res.statusCode === 403 && !e && !!body && typeof body === 'object' && body.message === 'Forbidden';
+}
+
+function createClient(options) {
+  options = options || {};
+  if (!options.baseUrl || typeof options.baseUrl !== 'string') {
+    throw new TypeError('createClient: baseUrl is required, e.g. "https://api.example.com"');
+  }
+  var baseUrl = options.baseUrl.replace(/\/+$/, '');
+  var appid = options.appid;
+  var storageKey = options.storageKey || DEFAULT_STORAGE_KEY;
+  var timeout = options.timeout || DEFAULT_TIMEOUT_MS;
+
+  /** The one login/refresh in flight: { mode: 'login' | 'renew', promise }. */
+  var inflight = null;
+  /** Bumped by logout(): a login/refresh that started before it must not save its tokens. */
+  var epoch = 0;
+
+  function api() {
+    if (options.wx) return options.wx;
+    if (typeof wx !== 'undefined') return wx; // eslint-disable-line no-undef
+    throw new Error('wxlogin: no `wx` object (pass createClient({ wx }) outside a mini program)');
+  }
+
+  // ── storage ──────────────────────────────────────────────────────────────────────────────
+
+  function load() {
+    var s;
+    try { s = api().getStorageSync(storageKey); } catch (_) { return null; }
+    if (typeof s === 'string' && s) {
+      try { s = JSON.parse(s); } catch (_) { return null; }
+    }
+    if (!s || typeof s !== 'object') return null;
+    if (s.status === 'ok' && typeof s.access_token === 'string' && typeof s.refresh_token === 'string') return s;
+    if (s.status === 'phone_required' && typeof s.bind_token === 'string') return s;
+    return null;
+  }
+
+  function store(s) {
+    try { api().setStorageSync(storageKey, s); } catch (_) { /* storage full: keep working in memory-less mode */ }
+  }
+
+  function clear() {
+    try { api().removeStorageSync(storageKey); } catch (_) { /* nothing stored */ }
+  }
+
+  function refreshUsable(s) {
+    return !!s && s.status === 'ok' && Date.now() < s.refresh_expires_at - TOKEN_END_MARGIN_MS;
+  }
+
+  function bindUsable(s) {
+    return !!s && s.status === 'phone_required' && Date.now() < s.bind_expires_at - TOKEN_END_MARGIN_MS;
+  }
+
+  function accessFresh(s) {
+    if (!s || s.status !== 'ok') return false;
+    var ttlMs = (s.access_ttl || 0) * 1000;
+    var early = Math.min(60 * 1000, ttlMs / 10);
+    return Date.now() < s.access_expires_at - early;
+  }
+
+  /** Saves a login/refresh/phone answer (unless a logout happened since `startEpoch`). */
+  function saveAnswer(data, startEpoch) {
+    var now = Date.now();
+    var s;
+    if (data && data.status === 'ok' && typeof data.access_token === 'string' && typeof data.refresh_token === 'string') {
+      var ttl = Number(data.expires_in) || 0;
+      s = {
+        status: 'ok',
+        access_token: data.access_token,
+        access_ttl: ttl,
+        access_expires_at: now + ttl * 1000,
+        refresh_token: data.refresh_token,
+        refresh_expires_at: now + (Number(data.refresh_expires_in) || 0) * 1000,
+        user: data.user || null,
+      };
+    } else if (data && data.status === 'phone_required' && typeof data.bind_token === 'string') {
+      s = {
+        status: 'phone_required',
+        bind_token: data.bind_token,
+        bind_expires_at: now + (Number(data.expires_in) || 0) * 1000,
+      };
+    } else {
+      throw makeError('BAD_RESPONSE', 'The server answered with an unexpected body.', { data: data });
+    }
+    if (startEpoch === epoch) store(s);
+    return s;
+  }
+
+  function result(s) {
+    return s.status === 'ok' ? { status: 'ok', user: s.user } : { status: 'phone_required' };
+  }
+
+  // ── wx wrappers ──────────────────────────────────────────────────────────────────────────
+
+  function wxRequest(opts) {
+    return new Promise(function (resolve, reject) {
+      var params = {};
+      Object.keys(opts).forEach(function (k) { if (k !== 'auth') params[k] = opts[k]; });
+      params.timeout = opts.timeout || timeout;
+      params.success = resolve;
+      params.fail = function (err) {
+        reject(makeError('NETWORK_ERROR', (err && err.errMsg) || 'request failed', { cause: err }));
+      };
+      api().request(params);
+    });
+  }
+
+  function absolute(url) {
+    if (typeof url !== 'string' || !url) throw new TypeError('wxlogin: request needs a url');
+    return /^https?:\/\//i.test(url) ? url : baseUrl + (url.charAt(0) === '/' ? url : '/' + url);
+  }
+
+  function withBearer(header, token) {
+    var h = {};
+    Object.keys(header || {}).forEach(function (k) {
+      if (k.toLowerCase() !== 'authorization') h[k] = header[k];
+    });
+    if (token) h.Authorization = 'Bearer ' + token;
+    return h;
+  }
+
+  /** POST to one of our /auth routes: resolves the body of a 2xx, rejects otherwise. */
+  function postAuth(path, body, token) {
+    return wxRequest({
+      url: baseUrl + path,
+      method: 'POST',
+      data: body,
+      header: withBearer({ 'content-type': 'application/json' }, token),
+    }).then(function (res) {
+      if (!isOk(res)) throw errorFromResponse(res);
+      return parseBody(res.data);
+    });
+  }
+
+  function wxLoginCode() {
+    return new Promise(function (resolve, reject) {
+      api().login({
+        timeout: timeout,
+        success: function (res) {
+          if (res && res.code) resolve(res.code);
+          else reject(makeError('WX_LOGIN_FAILED', (res && res.errMsg) || 'wx.login gave no code'));
+        },
+        fail: function (err) {
+          reject(makeError('WX_LOGIN_FAILED', (err && err.errMsg) || 'wx.login failed', { cause: err }));
+        },
+      });
+    });
+  }
+
+  function wxSessionAlive() {
+    return new Promise(function (resolve) {
+      try {
+        api().checkSession({
+          success: function () { resolve(true); },
+          fail: function () { resolve(false); },
+        });
+      } catch (_) {
+        resolve(false);
+      }
+    });
+  }
+
+  // ── login / refresh (one at a time) ──────────────────────────────────────────────────────
+
+  function doLogin() {
+    var startEpoch = epoch;
+    return wxLoginCode().then(function (code) {
+      var body = { code: code };
+      if (appid) body.appid = appid;
+      return postAuth('/auth/login', body);
+    }).then(function (data) {
+      return saveAnswer(data, startEpoch);
+    });
+  }
+
+  /** Refresh when the stored refresh token allows it; when the server refuses it, log in. */
+  function doRenew() {
+    var s = load();
+    if (!refreshUsable(s)) return doLogin();
+    var startEpoch = epoch;
+    return postAuth('/auth/refresh', { refresh_token: s.refresh_token }).then(function (data) {
+      return saveAnswer(data, startEpoch);
+    }, function (err) {
+      // 400/401 (REFRESH_REVOKED, UNAUTHORIZED, INVALID_REQUEST): this token is dead for good.
+      // Anything else (network, 429, 5xx) is passing: keep the session and report it.
+      if (err.status === 400 || err.status === 401) {
+        if (startEpoch === epoch) {
+          var now = load();
+          if (now && now.refresh_token === s.refresh_token) clear();
+        }
+        return doLogin();
+      }
+      throw err;
+    });
+  }
+
+  /**
+   * Runs `mode` ('login' = wx.login; 'renew' = refresh, else wx.login) unless one is in flight,
+   * in which case the caller shares it. A forced login waits for a running refresh and then
+   * starts (or joins) a login.
+   */
+  function runExclusive(mode) {
+    if (inflight) {
+      if (mode === 'login' && inflight.mode !== 'login') {
+        var settle = function () { return runExclusive('login'); };
+        return inflight.promise.then(settle, settle);
+      }
+      return inflight.promise;
+    }
+    var entry = { mode: mode, promise: null };
+    var done = function () { if (inflight === entry) inflight = null; };
+    entry.promise = (mode === 'login' ? doLogin() : doRenew()).then(function (s) {
+      done();
+      return s;
+    }, function (err) {
+      done();
+      throw err;
+    });
+    inflight = entry;
+    return entry.promise;
+  }
+
+  function login(opts) {
+    var force = !!(opts && opts.force);
+    if (!force) {
+      if (inflight) return inflight.promise.then(result);
+      var s = load();
+      if (refreshUsable(s) || bindUsable(s)) {
+        return wxSessionAlive().then(function (alive) {
+          if (alive) {
+            var again = load();
+            if (refreshUsable(again) || bindUsable(again)) return result(again);
+          }
+          return runExclusive('login').then(result);
+        });
+      }
+    }
+    return runExclusive('login').then(result);
+  }
+
+  function currentAccessToken() {
+    var s = load();
+    if (s && s.status === 'ok') return s.access_token;
+    if (s && s.status === 'phone_required') {
+      throw makeError('PHONE_REQUIRED', 'This account needs a phone number: call bindPhone() from the getPhoneNumber button.');
+    }
+    throw makeError('NOT_LOGGED_IN', 'The session was cleared.');
+  }
+
+  /** A usable access token: the stored one, refreshed in advance, or from a first login. */
+  function accessToken() {
+    var s = load();
+    if (accessFresh(s)) return Promise.resolve(s.access_token);
+    if (s && s.status === 'ok') return runExclusive('renew').then(currentAccessToken);
+    if (bindUsable(s)) return Promise.resolve().then(currentAccessToken);
+    return runExclusive('login').then(currentAccessToken);
+  }
+
+  /** After `token` was refused: a newer token if someone already renewed, else renew once. */
+  function tokenAfterRefusal(token) {
+    var s = load();
+    if (!inflight && accessFresh(s) && s.access_token !== token) return Promise.resolve(s.access_token);
+    return runExclusive('renew').then(currentAccessToken);
+  }
+
+  // ── public methods ───────────────────────────────────────────────────────────────────────
+
+  function request(opts) {
+    return Promise.resolve().then(function () { return authorizedRequest(opts || {}); });
+  }
+
+  function authorizedRequest(opts) {
+    var url = absolute(opts.url);
+    var send = function (token) {
+      var o = {};
+      Object.keys(opts).forEach(function (k) { o[k] = opts[k]; });
+      o.url = url;
+      o.header = withBearer(opts.header, token);
+      return wxRequest(o);
+    };
+    var finish = function (res) {
+      if (!isOk(res)) throw errorFromResponse(res);
+      return res;
+    };
+    if (opts.auth === false) return send(null).then(finish);
+    return accessToken().then(function (token) {
+      return send(token).then(function (res) {
+        if (!isTokenRefused(res)) return finish(res);
+        return tokenAfterRefusal(token).then(send).then(finish);
+      });
+    });
+  }
+
+  /** The Bearer for /auth/phone: the access token, else the bind token, else log in first. */
+  function phoneBearer(loggedIn) {
+    var s = load();
+    if (s && s.status === 'ok') {
+      return accessToken().then(function (t) { return { kind: 'access', token: t }; });
+    }
+    if (bindUsable(s)) return Promise.resolve({ kind: 'bind', token: s.bind_token });
+    if (loggedIn) return Promise.reject(makeError('NOT_LOGGED_IN', 'The session was cleared.'));
+    return runExclusive('login').then(function () { return phoneBearer(true); });
+  }
+
+  function bindPhone(e) {
+    var detail = (e && e.detail) || e || {};
+    var body;
+    if (detail.code) {
+      body = { code: detail.code };
+    } else if (detail.encryptedData && detail.iv) {
+      body = { encrypted_data: detail.encryptedData, iv: detail.iv };
+    } else {
+      return Promise.reject(makeError('PHONE_DENIED', detail.errMsg || 'The user did not share a phone number.'));
+    }
+    var startEpoch = epoch;
+    var send = function (bearer) { return wxRequest({
+      url: baseUrl + '/auth/phone',
+      method: 'POST',
+      data: body,
+      header: withBearer({ 'content-type': 'application/json' }, bearer.token),
+    }); };
+    return phoneBearer(false).then(function (bearer) {
+      return send(bearer).then(function (res) {
+        if (!isTokenRefused(res)) return res;
+        // An expired access token is refreshed; an expired bind token needs a new wx.login.
+        var renewed = bearer.kind === 'access'
+          ? tokenAfterRefusal(bearer.token).then(function (t) { return { kind: 'access', token: t }; })
+          : runExclusive('login').then(function () { return phoneBearer(true); });
+        return renewed.then(send);
+      });
+    }).then(function (res) {
+      if (!isOk(res)) throw errorFromResponse(res);
+      var data = parseBody(res.data);
+      if (data && typeof data.access_token === 'string') return result(saveAnswer(data, startEpoch));
+      // An answer without new tokens: keep the session, update the user.
+      var s = load();
+      if (data && data.user && s && s.status === 'ok' && startEpoch === epoch) {
+        s.user = data.user;
+        store(s);
+      }
+      return { status: 'ok', user: data && data.user ? data.user : (s && s.user) || null };
+    }).catch(function (err) {
+      if (err && err.code === 'SESSION_KEY_STALE') {
+        // Get WeChat and the server a fresh session_key so that the next tap works.
+        var rethrow = function () { throw err; };
+        return runExclusive('login').then(rethrow, rethrow);
+      }
+      throw err;
+    });
+  }
+
+  function logout(opts) {
+    var all = !!(opts && opts.all);
+    var stored = load();
+    // A login/refresh in flight will not be saved any more (epoch), but its tokens are what
+    // the server must revoke: wait for it rather than racing it with a second refresh.
+    var pending = inflight ? inflight.promise : null;
+    epoch += 1;
+    clear();
+    var session = pending
+      ? pending.then(function (s) { return s; }, function () { return stored; })
+      : Promise.resolve(stored);
+    return session.then(function (s) {
+      if (!s || s.status !== 'ok') return { revoked: false };
+      var token;
+      if (accessFresh(s)) {
+        token = Promise.resolve(s.access_token);
+      } else if (refreshUsable(s)) {
+        // Not saved: it only serves to authenticate the logout of the same family.
+        token = postAuth('/auth/refresh', { refresh_token: s.refresh_token }).then(function (d) { return d.access_token; });
+      } else {
+        return { revoked: false };
+      }
+      return token.then(function (t) {
+        return postAuth('/auth/logout', all ? { all: true } : {}, t);
+      }).then(function () {
+        return { revoked: true };
+      }, function (err) {
+        return { revoked: false, error: err };
+      });
+    });
+  }
+
+  function getUser() {
+    var s = load();
+    return s && s.status === 'ok' ? s.user || null : null;
+  }
+
+  return {
+    login: login,
+    request: request,
+    bindPhone: bindPhone,
+    logout: logout,
+    getUser: getUser,
+  };
+}
+
+module.exports = {
+  createClient: createClient,
+  isWxLoginError: isWxLoginError,
+};

@@ -1,0 +1,212 @@
+//! `scripts/bench.sh`: prints size, cold init, warm latency and calls per login for the release
+//! function binaries, measured under the Runtime API emulator against moto and the fake WeChat.
+//! Figures, not pass/fail: targets are in the README.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wxlogin::fake::serve;
+use wxlogin::http::{HttpRequest, HttpResponse};
+use wxlogin_tests::emulator::Emulator;
+use wxlogin_tests::events;
+use wxlogin_tests::moto;
+use wxlogin_tests::stack::Stack;
+
+const RUNS: usize = 15;
+const WARM: usize = 40;
+
+#[tokio::main]
+async fn main() {
+    let release = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+    let binary = release.join("code-exchange");
+    assert!(
+        binary.exists(),
+        "build first: cargo build --release -p code-exchange (scripts/bench.sh does)"
+    );
+    println!(
+        "wxlogin bench ({} cores)\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "code-exchange  size (release, stripped): {:.2} MB   [target <= 8 MB]",
+        size as f64 / 1e6
+    );
+
+    let stack = Stack::new().await;
+    let mut colds = Vec::new();
+    for _ in 0..RUNS {
+        let mut e = Emulator::start(&binary, &stack.env(&[])).await;
+        colds.push(e.wait_ready().await.unwrap());
+    }
+    println!(
+        "code-exchange  cold init, process start -> first /next, incl. 2 secrets from moto: {}   [target <= 30 ms]",
+        summary(&mut colds)
+    );
+
+    let lambda = Emulator::start(&binary, &stack.env(&[])).await;
+    let mut lambda = lambda;
+    lambda.wait_ready().await.unwrap();
+    let mut new_user = Vec::new();
+    for i in 0..WARM {
+        let code = stack.wechat.issue_code(stack.appid(), &format!("new-{i}"));
+        new_user.push(timed_login(&lambda, &code).await);
+    }
+    let mut returning = Vec::new();
+    for _ in 0..WARM {
+        let code = stack.wechat.issue_code(stack.appid(), "returning");
+        returning.push(timed_login(&lambda, &code).await);
+    }
+    println!(
+        "code-exchange  warm login, new user:       {}",
+        summary(&mut new_user)
+    );
+    println!(
+        "code-exchange  warm login, returning user: {}",
+        summary(&mut returning)
+    );
+
+    // Calls per warm login, counted by a proxy in front of moto.
+    let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let proxy = start_counting_proxy(counts.clone()).await;
+    let proxied_env: Vec<(&'static str, String)> = stack
+        .env(&[])
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "AWS_ENDPOINT_URL" {
+                (k, proxy.url())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let mut counted = Emulator::start(&binary, &proxied_env).await;
+    counted.wait_ready().await.unwrap();
+    let cold_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let wx_before = stack.wechat.calls("/sns/jscode2session");
+    let code = stack.wechat.issue_code(stack.appid(), "counted");
+    timed_login(&counted, &code).await;
+    let new_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let code = stack.wechat.issue_code(stack.appid(), "counted");
+    timed_login(&counted, &code).await;
+    let returning_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let wx_calls = stack.wechat.calls("/sns/jscode2session") - wx_before;
+    println!("code-exchange  calls at cold start: {}", show(&cold_counts));
+    println!(
+        "code-exchange  calls per warm login, new user:       WeChat 1, {}",
+        show(&new_counts)
+    );
+    println!(
+        "code-exchange  calls per warm login, returning user: WeChat 1, {}   [target: WeChat 1, DynamoDB <= 3, Secrets Manager 0]",
+        show(&returning_counts)
+    );
+    assert_eq!(wx_calls, 2);
+}
+
+async fn timed_login(lambda: &Emulator, code: &str) -> Duration {
+    let started = Instant::now();
+    let r = lambda
+        .http(events::post_json("/auth/login", &json!({"code": code})))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(r.status, 200, "{}", r.raw_body);
+    took
+}
+
+fn summary(samples: &mut [Duration]) -> String {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let pick = |q: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    format!(
+        "median {:.2} ms, p90 {:.2} ms, min {:.2} ms (n={})",
+        ms(pick(0.5)),
+        ms(pick(0.9)),
+        ms(pick(0.0)),
+        samples.len()
+    )
+}
+
+fn show(counts: &HashMap<String, usize>) -> String {
+    let service = |prefix: &str| -> (usize, Vec<String>) {
+        let mut ops: Vec<String> = counts
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| format!("{}x{v}", k.trim_start_matches(prefix)))
+            .collect();
+        ops.sort();
+        (
+            counts
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(_, v)| v)
+                .sum(),
+            ops,
+        )
+    };
+    let (ddb, ddb_ops) = service("DynamoDB_20120810.");
+    let (sm, sm_ops) = service("secretsmanager.");
+    format!(
+        "DynamoDB {ddb} ({}), Secrets Manager {sm} ({})",
+        ddb_ops.join(" "),
+        sm_ops.join(" ")
+    )
+}
+
+/// Forwards every request to moto and counts them by `X-Amz-Target`.
+async fn start_counting_proxy(
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+) -> wxlogin::fake::HttpServer {
+    let upstream = moto::endpoint();
+    let client = reqwest::Client::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(
+        listener,
+        Arc::new(move |req: HttpRequest| {
+            let (client, upstream, counts) = (client.clone(), upstream.clone(), counts.clone());
+            Box::pin(async move {
+                let target = req.header("x-amz-target").unwrap_or("other").to_owned();
+                *counts.lock().unwrap().entry(target).or_default() += 1;
+                let mut forward = client.request(
+                    req.method.parse().unwrap(),
+                    format!("{upstream}{}", req.path),
+                );
+                for (k, v) in &req.headers {
+                    if k != "host" && k != "content-length" {
+                        forward = forward.header(k, v);
+                    }
+                }
+                let reply = forward.body(req.body).send().await.unwrap();
+                let status = reply.status().as_u16();
+                let headers = reply
+                    .headers()
+                    .iter()
+                    .filter(|(k, _)| {
+                        k.as_str() != "content-length" && k.as_str() != "transfer-encoding"
+                    })
+                    .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_owned())))
+                    .collect();
+                HttpResponse {
+                    status,
+                    headers,
+                    body: reply.text().await.unwrap_or_default(),
+                }
+            })
+        }),
+    )
+    .unwrap()
+}
