@@ -105,5 +105,7 @@ fn to_hyper(response: HttpResponse) -> hyper::Response<Full<Bytes>> {
 
 /// Decodes a query string into pairs.
 pub fn decode_query(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }
