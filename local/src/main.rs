@@ -7,8 +7,9 @@ use std::sync::Arc;
 use wxlogin::clock::SystemClock;
 use wxlogin::config::Config;
 use wxlogin::fake::{FakeWeChat, serve};
-use wxlogin::flows::Backend;
-use wxlogin::http::routes::{code_exchange, not_found};
+use wxlogin::flows::{Backend, SessionService};
+use wxlogin::http::routes::{authorizer, code_exchange, not_found, session};
+use wxlogin::http::{HttpRequest, HttpResponse};
 use wxlogin::secrets::InMemorySecrets;
 use wxlogin::store::InMemoryStore;
 use wxlogin::tokens::{Keyring, TokenIssuer};
@@ -52,8 +53,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &serde_json::json!({"apps": {&appid: &secret}}).to_string(),
     );
     secrets.set("local/signing-key", &Keyring::generate_secret_json(None));
+    let store = InMemoryStore::new();
     let backend = Arc::new(Backend::new(
-        InMemoryStore::new(),
+        store.clone(),
         WeChatClient::new(&wechat_base)?,
         Arc::new(secrets),
         "local/wechat",
@@ -63,15 +65,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(SystemClock),
     ));
     backend.load_secrets().await?;
+    let sessions = Arc::new(SessionService::new(store, &config.tokens.issuer, &config.tokens.audience, Arc::new(SystemClock)).await?);
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let server = serve(
         listener,
         Arc::new(move |request| {
-            let backend = backend.clone();
+            let (backend, sessions) = (backend.clone(), sessions.clone());
             Box::pin(async move {
                 if code_exchange::serves(&request) {
                     code_exchange::handle(&*backend, &request).await
+                } else if session::serves(&request) {
+                    // API Gateway runs the authorizer before /auth/me; so does the local server.
+                    if request.path == "/auth/me" && !authorized(&sessions, &request).await {
+                        return forbidden();
+                    }
+                    session::handle(&*sessions, &request).await
+                } else if request.path == "/demo/protected" {
+                    demo_protected(&sessions, &request).await
                 } else {
                     not_found(&request)
                 }
@@ -85,9 +96,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the real WeChat"
     };
     println!(
-        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n",
+        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
         mode = config.signup_mode
     );
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+type Sessions = SessionService<InMemoryStore>;
+
+/// The authorizer's decision for this request, as API Gateway would ask for it.
+async fn authorize(sessions: &Sessions, request: &HttpRequest) -> serde_json::Value {
+    let event = serde_json::json!({"identitySource": [request.header("authorization").unwrap_or_default()]});
+    authorizer::authorize(&sessions.gate, &event).await
+}
+
+async fn authorized(sessions: &Sessions, request: &HttpRequest) -> bool {
+    authorize(sessions, request).await["isAuthorized"] == true
+}
+
+/// What API Gateway answers when the authorizer says no.
+fn forbidden() -> HttpResponse {
+    HttpResponse::json(403, &serde_json::json!({"message": "Forbidden"}))
+}
+
+/// A stand-in for one of your own routes behind the authorizer: it echoes the context your
+/// backend would receive in `requestContext.authorizer.lambda`.
+async fn demo_protected(sessions: &Sessions, request: &HttpRequest) -> HttpResponse {
+    let decision = authorize(sessions, request).await;
+    if decision["isAuthorized"] != true {
+        return forbidden();
+    }
+    HttpResponse::json(200, &serde_json::json!({"authorizer": {"lambda": decision["context"]}}))
 }

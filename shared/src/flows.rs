@@ -4,10 +4,12 @@
 pub mod backend;
 pub mod login;
 pub mod refresh;
+pub mod session;
 pub mod session_tokens;
 
 pub use backend::Backend;
 pub use login::{LoginOutcome, LoginRequest};
+pub use session::SessionService;
 pub use session_tokens::{SessionTokens, UserView};
 
 #[cfg(test)]

@@ -2,15 +2,20 @@
 //! of the transport-neutral `HttpRequest`/`HttpResponse`. Every outcome is a response — a
 //! handler error never reaches Lambda as an `errorType`.
 
+#[cfg(feature = "apigw")]
 use crate::http::{HttpRequest, HttpResponse};
+#[cfg(feature = "apigw")]
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+#[cfg(feature = "apigw")]
 use aws_lambda_events::encodings::Body;
+#[cfg(feature = "apigw")]
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::future::Future;
 
 pub use lambda_runtime::Error;
 
+#[cfg(feature = "apigw")]
 /// Converts an event; `Err` is the response for an event we refuse outright (invalid base64).
 pub fn from_apigw(
     event: ApiGatewayV2httpRequest,
@@ -60,6 +65,7 @@ pub fn from_apigw(
     })
 }
 
+#[cfg(feature = "apigw")]
 pub fn to_apigw(response: HttpResponse) -> ApiGatewayV2httpResponse {
     let mut headers = HeaderMap::new();
     for (k, v) in &response.headers {
@@ -78,6 +84,7 @@ pub fn to_apigw(response: HttpResponse) -> ApiGatewayV2httpResponse {
     out
 }
 
+#[cfg(feature = "apigw")]
 /// Runs an HTTP handler under the Lambda runtime until the process is stopped.
 pub async fn run_http<F, Fut>(handler: F) -> Result<(), Error>
 where
@@ -94,5 +101,19 @@ where
             Ok::<_, std::convert::Infallible>(to_apigw(response))
         },
     ))
+    .await
+}
+
+/// Runs a handler of plain JSON events (the authorizer: a malformed event is still an answer,
+/// never an invocation error).
+pub async fn run_json<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(serde_json::Value) -> Fut,
+    Fut: Future<Output = serde_json::Value>,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        Ok::<_, std::convert::Infallible>(handler(event.payload).await)
+    }))
     .await
 }

@@ -13,9 +13,10 @@
     )
 )]
 
-#[cfg(any(feature = "dynamodb", feature = "secrets-manager"))]
+#[cfg(feature = "sdk-config")]
 pub mod aws;
 pub mod clock;
+pub mod gate;
 pub mod config;
 pub mod crypto;
 pub mod domain;

@@ -39,7 +39,8 @@ impl From<StoreError> for crate::error::AppError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-pub trait Store: Send + Sync + 'static {
+/// Every store also holds the published public keys (`KeyDirectory`).
+pub trait Store: crate::tokens::KeyDirectory + Send + Sync + 'static {
     /// Claims a login code so that it is sent to WeChat at most once.
     fn claim_login_code(
         &self,
@@ -130,4 +131,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<RotateOutcome>> + Send;
 
     fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// "Log out everywhere": refresh families created at or before `now` stop working.
+    fn end_all_sessions(&self, user_id: &UserId, now: u64) -> impl Future<Output = StoreResult<()>> + Send;
 }

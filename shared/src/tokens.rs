@@ -3,12 +3,14 @@
 //! tokens. The claims live in `claims`, signing in `issuer`, checking in `verifier`.
 
 pub mod claims;
+pub mod directory;
 pub mod issuer;
 pub mod keys;
 pub mod refresh;
 pub mod verifier;
 
 pub use claims::{AccessClaims, BindClaims, TokenUse};
+pub use directory::{KeyDirectory, PublishedKeys};
 pub use issuer::TokenIssuer;
 pub use keys::{Keyring, PublicKey, PublicKeySet};
 pub use verifier::{TokenVerifier, VerifyError};

@@ -4,7 +4,8 @@ use crate::clock::SharedClock;
 use crate::domain::SignupMode;
 use crate::secrets::{CachedSecret, SecretSource, WeChatApps};
 use crate::store::Store;
-use crate::tokens::{Keyring, TokenIssuer};
+use crate::error::AppResult;
+use crate::tokens::{Keyring, PublishedKeys, TokenIssuer};
 use std::sync::Arc;
 
 pub struct Backend<S, W, X> {
@@ -17,6 +18,8 @@ pub struct Backend<S, W, X> {
     pub issuer: TokenIssuer,
     pub signup_mode: SignupMode,
     pub clock: SharedClock,
+    /// The `kid` this instance last published to the key directory.
+    published_kid: std::sync::Mutex<Option<String>>,
 }
 
 /// Parsers for `CachedSecret`.
@@ -48,6 +51,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             issuer,
             signup_mode,
             clock,
+            published_kid: std::sync::Mutex::new(None),
         }
     }
 
@@ -56,6 +60,26 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         let (apps, keys) = tokio::join!(self.apps.load(), self.keys.load());
         apps.map_err(|e| format!("WECHAT_SECRET_ID: {e}"))?;
         keys.map_err(|e| format!("SIGNING_KEY_SECRET_ID: {e}"))?;
+        self.signing_keys().await.map_err(|e| format!("publishing the public keys: {e}"))?;
         Ok(())
+    }
+
+    /// The keyring to sign with. When it is new to this instance (cold start, or a rotation
+    /// picked up by the secret cache), its public keys are published first, so that no token
+    /// is signed with a key verifiers cannot find.
+    pub async fn signing_keys(&self) -> AppResult<Arc<Keyring>> {
+        let keys = self.keys.get().await?;
+        let fresh = self
+            .published_kid
+            .lock()
+            .map(|p| p.as_deref() != Some(keys.current.kid.as_str()))
+            .unwrap_or(true);
+        if fresh {
+            self.store.publish_keys(&PublishedKeys::of(&keys)).await?;
+            if let Ok(mut p) = self.published_kid.lock() {
+                *p = Some(keys.current.kid.clone());
+            }
+        }
+        Ok(keys)
     }
 }

@@ -208,7 +208,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
     /// SIGNUP_MODE=phone and an unknown openid: keep the session_key (legacy phone data needs
     /// it) and hand out a bind token.
     async fn phone_required(&self, appid: &AppId, session: &WxSession) -> AppResult<LoginOutcome> {
-        let keys = self.keys.get().await?;
+        let keys = self.signing_keys().await?;
         let now = self.clock.now();
         let record = SessionKeyRecord {
             appid: appid.clone(),

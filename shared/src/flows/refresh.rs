@@ -40,7 +40,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             self.store.revoke_family(&family.id).await?;
             return Err(AppError::RefreshRevoked);
         }
-        let keys = self.keys.get().await?;
+        let keys = self.signing_keys().await?;
         let settings = &self.issuer.settings;
         let minted = refresh::mint(&family.id);
         let access_token = self.issuer.access_token(

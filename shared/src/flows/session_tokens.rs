@@ -61,7 +61,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         who: SessionFor<'_>,
         session_key: &str,
     ) -> AppResult<SessionTokens> {
-        let keys = self.keys.get().await?;
+        let keys = self.signing_keys().await?;
         let now = self.clock.now();
         let settings = &self.issuer.settings;
         let family_id = refresh::new_family_id();

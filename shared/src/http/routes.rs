@@ -1,7 +1,9 @@
 //! One handler per function: request → flow → response, every error through the table. The
 //! local server calls several of them; each Lambda binary calls its own.
 
+pub mod authorizer;
 pub mod code_exchange;
+pub mod session;
 
 use super::{HttpRequest, HttpResponse, log_outcome};
 use crate::error::AppResult;

@@ -24,11 +24,49 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    #[cfg(feature = "sdk-config")]
     pub fn new(sdk: &aws_config::SdkConfig, table: &str) -> Self {
+        Self::from_client(Client::new(sdk), table)
+    }
+
+    pub fn from_client(client: Client, table: &str) -> Self {
         Self {
-            client: Client::new(sdk),
+            client,
             table: table.to_owned(),
         }
+    }
+
+    /// A client from the Lambda environment alone (`AWS_REGION`, the `AWS_ACCESS_KEY_ID`/
+    /// `AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` Lambda sets, `AWS_ENDPOINT_URL`), without
+    /// aws-config's credential chain: the authorizer stays small and starts fast.
+    pub fn from_lambda_env(table: &str) -> Result<Self, String> {
+        use aws_sdk_dynamodb::config::{
+            BehaviorVersion, Credentials, Region, retry::RetryConfig, timeout::TimeoutConfig,
+        };
+        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        let credentials = Credentials::new(
+            var("AWS_ACCESS_KEY_ID")?,
+            var("AWS_SECRET_ACCESS_KEY")?,
+            std::env::var("AWS_SESSION_TOKEN").ok(),
+            None,
+            "lambda-environment",
+        );
+        let mut config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(var("AWS_REGION")?))
+            .credentials_provider(credentials)
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(1))
+                    .operation_attempt_timeout(Duration::from_secs(2))
+                    .operation_timeout(Duration::from_secs(5))
+                    .build(),
+            );
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+            config = config.endpoint_url(endpoint);
+        }
+        Ok(Self::from_client(Client::from_conf(config.build()), table))
     }
 
     pub fn client(&self) -> &Client {
@@ -548,6 +586,24 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::user(user_id)))
+            .update_expression("SET sessions_valid_after = :now")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after) OR sessions_valid_after < :now)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
         let result = self
             .client
@@ -564,5 +620,48 @@ impl Store for DynamoStore {
             Err(e) if is_conditional_failure(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+/// The published public keys: one item, `pk = SIGNING_KEYS` (the authorizer's IAM policy is
+/// limited to it with `dynamodb:LeadingKeys`).
+impl crate::tokens::KeyDirectory for DynamoStore {
+    async fn publish_keys(&self, published: &crate::tokens::PublishedKeys) -> StoreResult<()> {
+        let json = serde_json::to_string(&published.keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(keys::SIGNING_KEYS))
+            .item("kind", s("signing_keys"))
+            .item("current_kid", s(&published.current_kid))
+            .item("keys", s(json))
+            .expression_attribute_values(":cur", s(&published.current_kid));
+        put = match &published.previous_kid {
+            Some(prev) => put
+                .item("previous_kid", s(prev))
+                .condition_expression("attribute_not_exists(pk) OR current_kid = :cur OR current_kid = :prev")
+                .expression_attribute_values(":prev", s(prev)),
+            None => put.condition_expression("attribute_not_exists(pk) OR current_kid = :cur"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn load_keys(&self) -> StoreResult<Option<crate::tokens::PublishedKeys>> {
+        let Some(item) = self.get(keys::SIGNING_KEYS.to_owned()).await? else {
+            return Ok(None);
+        };
+        let keys = get_s(&item, "keys")
+            .and_then(|j| serde_json::from_str(j).ok())
+            .ok_or_else(|| corrupt("signing keys"))?;
+        Ok(Some(crate::tokens::PublishedKeys {
+            current_kid: get_s(&item, "current_kid").ok_or_else(|| corrupt("current_kid"))?.to_owned(),
+            previous_kid: get_s(&item, "previous_kid").map(str::to_owned),
+            keys,
+        }))
     }
 }

@@ -23,3 +23,6 @@ pub fn login_code(appid: &AppId, digest: &str) -> String {
 pub fn family(id: &str) -> String {
     format!("FAMILY#{id}")
 }
+
+/// The one item holding the published public keys.
+pub const SIGNING_KEYS: &str = "SIGNING_KEYS";

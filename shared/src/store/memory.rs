@@ -18,6 +18,7 @@ struct Tables {
     session_keys: HashMap<(AppId, OpenId), SessionKeyRecord>,
     codes: HashMap<(AppId, String), u64>,
     families: HashMap<String, Family>,
+    published_keys: Option<crate::tokens::PublishedKeys>,
 }
 
 #[derive(Clone, Default)]
@@ -224,10 +225,31 @@ impl Store for InMemoryStore {
         }
     }
 
+    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
+        if let Some(u) = self.lock()?.users.get_mut(user_id) {
+            u.sessions_valid_after = u.sessions_valid_after.max(now);
+        }
+        Ok(())
+    }
+
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
         if let Some(f) = self.lock()?.families.get_mut(family_id) {
             f.revoked = true;
         }
         Ok(())
+    }
+}
+
+impl crate::tokens::KeyDirectory for InMemoryStore {
+    async fn publish_keys(&self, keys: &crate::tokens::PublishedKeys) -> StoreResult<()> {
+        let mut t = self.lock()?;
+        if crate::tokens::directory::may_replace(t.published_keys.as_ref(), keys) {
+            t.published_keys = Some(keys.clone());
+        }
+        Ok(())
+    }
+
+    async fn load_keys(&self) -> StoreResult<Option<crate::tokens::PublishedKeys>> {
+        Ok(self.lock()?.published_keys.clone())
     }
 }

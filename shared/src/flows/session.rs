@@ -1,0 +1,88 @@
+//! The session function's flows: log out (one refresh family, or every session of the user),
+//! the caller's profile, and the public keys. Needs the store and the access gate only: no
+//! WeChat, no secrets.
+
+use crate::clock::{SharedClock, rfc3339};
+use crate::crypto::constant_time_eq;
+use crate::domain::UserId;
+use crate::error::{AppError, AppResult};
+use crate::gate::AccessGate;
+use crate::store::Store;
+use crate::tokens::{AccessClaims, refresh};
+use serde::Serialize;
+
+pub struct SessionService<S> {
+    pub store: S,
+    pub gate: AccessGate<S>,
+    pub clock: SharedClock,
+}
+
+/// What `GET /auth/me` returns.
+#[derive(Debug, Serialize)]
+pub struct Profile {
+    pub id: String,
+    pub appid: String,
+    pub phone_bound: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub created_at: String,
+}
+
+/// How the caller of logout proved the session.
+pub enum LogoutProof<'a> {
+    Access(&'a str),
+    Refresh(&'a str),
+}
+
+impl<S: Store + Clone> SessionService<S> {
+    pub async fn new(store: S, issuer: &str, audience: &str, clock: SharedClock) -> AppResult<Self> {
+        let gate = AccessGate::load(store.clone(), issuer, audience, clock.clone()).await?;
+        Ok(Self { store, gate, clock })
+    }
+
+    /// Verifies an access token (every refusal is 401 UNAUTHORIZED).
+    pub async fn authenticate(&self, token: Option<&str>) -> AppResult<AccessClaims> {
+        let token = token.ok_or(AppError::Unauthorized)?;
+        self.gate.verify_access(token).await.map_err(|_| AppError::Unauthorized)
+    }
+
+    /// Revokes the session's refresh family at once; with `all`, every refresh family of the
+    /// user created until now. Access tokens already issued stay valid until they expire.
+    pub async fn logout(&self, proof: LogoutProof<'_>, all: bool) -> AppResult<()> {
+        let (family_id, user_id) = match proof {
+            LogoutProof::Access(token) => {
+                let claims = self.authenticate(Some(token)).await?;
+                let user = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
+                (claims.sid, user)
+            }
+            LogoutProof::Refresh(token) => {
+                let presented = refresh::parse(token).ok_or(AppError::RefreshRevoked)?;
+                let family = self
+                    .store
+                    .get_family(&presented.family_id, self.clock.now())
+                    .await?
+                    .filter(|f| !f.revoked && constant_time_eq(f.secret_hash.as_bytes(), presented.secret_hash.as_bytes()))
+                    .ok_or(AppError::RefreshRevoked)?;
+                (family.id, family.user_id)
+            }
+        };
+        self.store.revoke_family(&family_id).await?;
+        if all {
+            self.store.end_all_sessions(&user_id, self.clock.now()).await?;
+        }
+        tracing::info!(user_id = %user_id, all, "logged out");
+        Ok(())
+    }
+
+    pub async fn profile(&self, claims: &AccessClaims) -> AppResult<Profile> {
+        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
+        let user = self.store.get_user(&user_id).await?.ok_or(AppError::Unauthorized)?;
+        Ok(Profile {
+            id: user.id.as_str().to_owned(),
+            appid: claims.appid.clone(),
+            phone_bound: user.phone.is_some(),
+            phone: user.phone.as_ref().map(|p| p.masked()),
+            created_at: rfc3339(user.created_at),
+        })
+    }
+}

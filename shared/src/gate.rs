@@ -1,0 +1,90 @@
+//! The access gate: verifies access tokens with public keys from the key directory, loaded at
+//! cold start. No I/O on the hot path; a token naming a `kid` we do not hold (a rotation since
+//! cold start) triggers one re-read of the directory, at most once per
+//! `RELOAD_MIN_INTERVAL_SECS`, so a flood of forged kids cannot turn into a flood of reads.
+//! Used by the authorizer, the session function and the local server.
+
+use crate::clock::SharedClock;
+use crate::error::AppError;
+use crate::tokens::keys::PublicKeySet;
+use crate::tokens::{AccessClaims, KeyDirectory, TokenVerifier, VerifyError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+pub const RELOAD_MIN_INTERVAL_SECS: u64 = 30;
+
+pub struct AccessGate<D> {
+    directory: D,
+    verifier: RwLock<Arc<TokenVerifier>>,
+    issuer: String,
+    audience: String,
+    clock: SharedClock,
+    /// When the last re-read happened (0: never since cold start).
+    last_reload: AtomicU64,
+}
+
+impl<D: KeyDirectory> AccessGate<D> {
+    /// Loads the published keys. An empty directory is not an error (nobody has logged in
+    /// yet): every token is refused until a signer publishes.
+    pub async fn load(directory: D, issuer: &str, audience: &str, clock: SharedClock) -> Result<Self, AppError> {
+        let keys = Self::read_keys(&directory).await?;
+        let verifier = TokenVerifier::new(keys, issuer, audience, clock.clone());
+        Ok(Self {
+            directory,
+            verifier: RwLock::new(Arc::new(verifier)),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            clock,
+            last_reload: AtomicU64::new(0),
+        })
+    }
+
+    async fn read_keys(directory: &D) -> Result<PublicKeySet, AppError> {
+        let published = directory.load_keys().await?;
+        let keys = published.map(|p| p.keys).unwrap_or_default();
+        PublicKeySet::new(keys).map_err(|e| AppError::internal(format!("published keys: {e}")))
+    }
+
+    fn current(&self) -> Arc<TokenVerifier> {
+        match self.verifier.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The public keys held now (for the JWKS).
+    pub fn keys(&self) -> PublicKeySet {
+        self.current().keys().clone()
+    }
+
+    pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        match self.current().verify_access(token) {
+            Err(VerifyError::UnknownKid) if self.may_reload() => {
+                if let Err(e) = self.reload().await {
+                    tracing::warn!(error = %e, "re-reading the published keys failed");
+                    return Err(VerifyError::UnknownKid);
+                }
+                self.current().verify_access(token)
+            }
+            other => other,
+        }
+    }
+
+    fn may_reload(&self) -> bool {
+        let now = self.clock.now();
+        let last = self.last_reload.load(Ordering::SeqCst);
+        (last == 0 || now.saturating_sub(last) >= RELOAD_MIN_INTERVAL_SECS)
+            && self.last_reload.compare_exchange(last, now.max(1), Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+
+    async fn reload(&self) -> Result<(), AppError> {
+        let keys = Self::read_keys(&self.directory).await?;
+        let verifier = Arc::new(TokenVerifier::new(keys, &self.issuer, &self.audience, self.clock.clone()));
+        match self.verifier.write() {
+            Ok(mut slot) => *slot = verifier,
+            Err(poisoned) => *poisoned.into_inner() = verifier,
+        }
+        tracing::info!("published keys re-read");
+        Ok(())
+    }
+}

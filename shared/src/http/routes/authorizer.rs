@@ -1,0 +1,46 @@
+//! The authorizer function: an API Gateway HTTP API Lambda authorizer, payload format 2.0 with
+//! simple responses. Any event, however malformed, gets an answer: `isAuthorized: true` with
+//! the caller's context for a valid access token, `false` with `{}` for anything else.
+
+use crate::gate::AccessGate;
+use crate::tokens::KeyDirectory;
+use serde_json::{Value, json};
+use std::time::Instant;
+
+/// The token of `Bearer <token>` from the identity source, or the `authorization` header.
+fn bearer(event: &Value) -> Option<&str> {
+    let raw = event
+        .pointer("/identitySource/0")
+        .and_then(Value::as_str)
+        .or_else(|| event.pointer("/headers/authorization").and_then(Value::as_str))?;
+    let (scheme, token) = raw.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+pub async fn authorize<D: KeyDirectory>(gate: &AccessGate<D>, event: &Value) -> Value {
+    let started = Instant::now();
+    let request_id = event.pointer("/requestContext/requestId").and_then(Value::as_str).unwrap_or("");
+    let outcome = match bearer(event) {
+        None => Err("no bearer token".to_owned()),
+        Some(token) => gate.verify_access(token).await.map_err(|e| e.to_string()),
+    };
+    let latency_us = started.elapsed().as_micros() as u64;
+    match outcome {
+        Ok(claims) => {
+            tracing::info!(request_id, route = "authorizer", authorized = true, user_id = %claims.sub, latency_us, "request");
+            json!({
+                "isAuthorized": true,
+                "context": {
+                    "user_id": claims.sub,
+                    "appid": claims.appid,
+                    "openid": claims.openid,
+                    "phone_bound": claims.phone_bound,
+                }
+            })
+        }
+        Err(reason) => {
+            tracing::info!(request_id, route = "authorizer", authorized = false, reason, latency_us, "request");
+            json!({"isAuthorized": false, "context": {}})
+        }
+    }
+}
