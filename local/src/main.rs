@@ -65,7 +65,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(SystemClock),
     ));
     backend.load_secrets().await?;
-    let sessions = Arc::new(SessionService::new(store, &config.tokens.issuer, &config.tokens.audience, Arc::new(SystemClock)).await?);
+    let sessions = Arc::new(
+        SessionService::new(
+            store,
+            &config.tokens.issuer,
+            &config.tokens.audience,
+            Arc::new(SystemClock),
+        )
+        .await?,
+    );
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let server = serve(
@@ -127,5 +135,8 @@ async fn demo_protected(sessions: &Sessions, request: &HttpRequest) -> HttpRespo
     if decision["isAuthorized"] != true {
         return forbidden();
     }
-    HttpResponse::json(200, &serde_json::json!({"authorizer": {"lambda": decision["context"]}}))
+    HttpResponse::json(
+        200,
+        &serde_json::json!({"authorizer": {"lambda": decision["context"]}}),
+    )
 }

@@ -2,6 +2,7 @@
 //! that speaks the exact wire format of `wechat-api.md` over real HTTP, and the small HTTP
 //! server both it and the local server run on. Never linked into a Lambda binary.
 
+pub mod hostile_tokens;
 pub mod server;
 pub mod wechat;
 

@@ -26,7 +26,12 @@ pub struct AccessGate<D> {
 impl<D: KeyDirectory> AccessGate<D> {
     /// Loads the published keys. An empty directory is not an error (nobody has logged in
     /// yet): every token is refused until a signer publishes.
-    pub async fn load(directory: D, issuer: &str, audience: &str, clock: SharedClock) -> Result<Self, AppError> {
+    pub async fn load(
+        directory: D,
+        issuer: &str,
+        audience: &str,
+        clock: SharedClock,
+    ) -> Result<Self, AppError> {
         let keys = Self::read_keys(&directory).await?;
         let verifier = TokenVerifier::new(keys, issuer, audience, clock.clone());
         Ok(Self {
@@ -74,12 +79,20 @@ impl<D: KeyDirectory> AccessGate<D> {
         let now = self.clock.now();
         let last = self.last_reload.load(Ordering::SeqCst);
         (last == 0 || now.saturating_sub(last) >= RELOAD_MIN_INTERVAL_SECS)
-            && self.last_reload.compare_exchange(last, now.max(1), Ordering::SeqCst, Ordering::SeqCst).is_ok()
+            && self
+                .last_reload
+                .compare_exchange(last, now.max(1), Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
     }
 
     async fn reload(&self) -> Result<(), AppError> {
         let keys = Self::read_keys(&self.directory).await?;
-        let verifier = Arc::new(TokenVerifier::new(keys, &self.issuer, &self.audience, self.clock.clone()));
+        let verifier = Arc::new(TokenVerifier::new(
+            keys,
+            &self.issuer,
+            &self.audience,
+            self.clock.clone(),
+        ));
         match self.verifier.write() {
             Ok(mut slot) => *slot = verifier,
             Err(poisoned) => *poisoned.into_inner() = verifier,

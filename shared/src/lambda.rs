@@ -112,8 +112,10 @@ where
     Fut: Future<Output = serde_json::Value>,
 {
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        Ok::<_, std::convert::Infallible>(handler(event.payload).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            Ok::<_, std::convert::Infallible>(handler(event.payload).await)
+        },
+    ))
     .await
 }

@@ -16,12 +16,12 @@
 #[cfg(feature = "sdk-config")]
 pub mod aws;
 pub mod clock;
-pub mod gate;
 pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod flows;
+pub mod gate;
 pub mod http;
 pub mod secrets;
 pub mod store;

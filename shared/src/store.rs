@@ -133,5 +133,9 @@ pub trait Store: crate::tokens::KeyDirectory + Send + Sync + 'static {
     fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// "Log out everywhere": refresh families created at or before `now` stop working.
-    fn end_all_sessions(&self, user_id: &UserId, now: u64) -> impl Future<Output = StoreResult<()>> + Send;
+    fn end_all_sessions(
+        &self,
+        user_id: &UserId,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

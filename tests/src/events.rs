@@ -45,3 +45,33 @@ pub fn base64_body(path: &str, encoded: &str) -> Value {
     e["isBase64Encoded"] = json!(true);
     e
 }
+
+/// An HTTP API Lambda authorizer event (payload 2.0) for a customer route.
+pub fn authorizer(authorization: Option<&str>) -> Value {
+    let mut headers = serde_json::Map::new();
+    if let Some(a) = authorization {
+        headers.insert("authorization".into(), json!(a));
+    }
+    json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/orders",
+        "identitySource": authorization.map(|a| vec![a]).unwrap_or_default(),
+        "routeKey": "GET /orders",
+        "rawPath": "/orders",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "http": {"method": "GET", "path": "/orders", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"},
+            "requestId": format!("apigw-{}", wxlogin::crypto::random_id(6)),
+            "routeKey": "GET /orders",
+            "stage": "$default",
+            "time": "21/Nov/2026:20:00:00 +0000",
+            "timeEpoch": 1_795_291_200_000_u64
+        }
+    })
+}

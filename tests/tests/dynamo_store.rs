@@ -248,3 +248,34 @@ async fn concurrent_first_logins_across_tasks_create_one_user() {
         assert_eq!(table.items("OPENID#").await.len(), round + 1);
     }
 }
+
+#[tokio::test]
+async fn a_stale_signer_cannot_roll_the_published_keys_back() {
+    use wxlogin::tokens::{KeyDirectory, Keyring, PublishedKeys};
+    let sdk = moto::sdk_config().await;
+    let table = moto::unique("keys");
+    moto::create_table(&sdk, &table).await;
+    let store = DynamoStore::new(&sdk, &table);
+    assert!(store.load_keys().await.unwrap().is_none());
+    let seed1 = Keyring::generate_secret_json(None);
+    let k1 = Keyring::from_secret_json(&seed1).unwrap();
+    let first: serde_json::Value = serde_json::from_str(&seed1).unwrap();
+    let k2 = Keyring::from_secret_json(&Keyring::generate_secret_json(first["current"].as_str()))
+        .unwrap();
+    store.publish_keys(&PublishedKeys::of(&k1)).await.unwrap();
+    assert_eq!(
+        store.load_keys().await.unwrap().unwrap(),
+        PublishedKeys::of(&k1)
+    );
+    store.publish_keys(&PublishedKeys::of(&k2)).await.unwrap();
+    assert_eq!(
+        store.load_keys().await.unwrap().unwrap(),
+        PublishedKeys::of(&k2)
+    );
+    store.publish_keys(&PublishedKeys::of(&k1)).await.unwrap();
+    assert_eq!(
+        store.load_keys().await.unwrap().unwrap(),
+        PublishedKeys::of(&k2),
+        "an instance still holding the old keyring must not undo the rotation"
+    );
+}

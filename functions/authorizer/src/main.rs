@@ -14,7 +14,13 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
     let directory = DynamoStore::from_lambda_env(config.require_table_name()?)?;
-    let gate = AccessGate::load(directory, &config.tokens.issuer, &config.tokens.audience, Arc::new(SystemClock)).await?;
+    let gate = AccessGate::load(
+        directory,
+        &config.tokens.issuer,
+        &config.tokens.audience,
+        Arc::new(SystemClock),
+    )
+    .await?;
     wxlogin::lambda::run_json(|event| {
         let gate = &gate;
         async move { authorizer::authorize(gate, &event).await }

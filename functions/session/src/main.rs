@@ -13,7 +13,13 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
     let store = DynamoStore::from_lambda_env(config.require_table_name()?)?;
-    let service = SessionService::new(store, &config.tokens.issuer, &config.tokens.audience, Arc::new(SystemClock)).await?;
+    let service = SessionService::new(
+        store,
+        &config.tokens.issuer,
+        &config.tokens.audience,
+        Arc::new(SystemClock),
+    )
+    .await?;
     wxlogin::lambda::run_http(|request| {
         let service = &service;
         async move { session::handle(service, &request).await }

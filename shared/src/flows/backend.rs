@@ -2,9 +2,9 @@
 
 use crate::clock::SharedClock;
 use crate::domain::SignupMode;
+use crate::error::AppResult;
 use crate::secrets::{CachedSecret, SecretSource, WeChatApps};
 use crate::store::Store;
-use crate::error::AppResult;
 use crate::tokens::{Keyring, PublishedKeys, TokenIssuer};
 use std::sync::Arc;
 
@@ -60,7 +60,9 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         let (apps, keys) = tokio::join!(self.apps.load(), self.keys.load());
         apps.map_err(|e| format!("WECHAT_SECRET_ID: {e}"))?;
         keys.map_err(|e| format!("SIGNING_KEY_SECRET_ID: {e}"))?;
-        self.signing_keys().await.map_err(|e| format!("publishing the public keys: {e}"))?;
+        self.signing_keys()
+            .await
+            .map_err(|e| format!("publishing the public keys: {e}"))?;
         Ok(())
     }
 

@@ -35,7 +35,12 @@ pub enum LogoutProof<'a> {
 }
 
 impl<S: Store + Clone> SessionService<S> {
-    pub async fn new(store: S, issuer: &str, audience: &str, clock: SharedClock) -> AppResult<Self> {
+    pub async fn new(
+        store: S,
+        issuer: &str,
+        audience: &str,
+        clock: SharedClock,
+    ) -> AppResult<Self> {
         let gate = AccessGate::load(store.clone(), issuer, audience, clock.clone()).await?;
         Ok(Self { store, gate, clock })
     }
@@ -43,7 +48,10 @@ impl<S: Store + Clone> SessionService<S> {
     /// Verifies an access token (every refusal is 401 UNAUTHORIZED).
     pub async fn authenticate(&self, token: Option<&str>) -> AppResult<AccessClaims> {
         let token = token.ok_or(AppError::Unauthorized)?;
-        self.gate.verify_access(token).await.map_err(|_| AppError::Unauthorized)
+        self.gate
+            .verify_access(token)
+            .await
+            .map_err(|_| AppError::Unauthorized)
     }
 
     /// Revokes the session's refresh family at once; with `all`, every refresh family of the
@@ -61,14 +69,22 @@ impl<S: Store + Clone> SessionService<S> {
                     .store
                     .get_family(&presented.family_id, self.clock.now())
                     .await?
-                    .filter(|f| !f.revoked && constant_time_eq(f.secret_hash.as_bytes(), presented.secret_hash.as_bytes()))
+                    .filter(|f| {
+                        !f.revoked
+                            && constant_time_eq(
+                                f.secret_hash.as_bytes(),
+                                presented.secret_hash.as_bytes(),
+                            )
+                    })
                     .ok_or(AppError::RefreshRevoked)?;
                 (family.id, family.user_id)
             }
         };
         self.store.revoke_family(&family_id).await?;
         if all {
-            self.store.end_all_sessions(&user_id, self.clock.now()).await?;
+            self.store
+                .end_all_sessions(&user_id, self.clock.now())
+                .await?;
         }
         tracing::info!(user_id = %user_id, all, "logged out");
         Ok(())
@@ -76,7 +92,11 @@ impl<S: Store + Clone> SessionService<S> {
 
     pub async fn profile(&self, claims: &AccessClaims) -> AppResult<Profile> {
         let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
-        let user = self.store.get_user(&user_id).await?.ok_or(AppError::Unauthorized)?;
+        let user = self
+            .store
+            .get_user(&user_id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
         Ok(Profile {
             id: user.id.as_str().to_owned(),
             appid: claims.appid.clone(),

@@ -627,7 +627,8 @@ impl Store for DynamoStore {
 /// limited to it with `dynamodb:LeadingKeys`).
 impl crate::tokens::KeyDirectory for DynamoStore {
     async fn publish_keys(&self, published: &crate::tokens::PublishedKeys) -> StoreResult<()> {
-        let json = serde_json::to_string(&published.keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(&published.keys)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut put = self
             .client
             .put_item()
@@ -640,7 +641,9 @@ impl crate::tokens::KeyDirectory for DynamoStore {
         put = match &published.previous_kid {
             Some(prev) => put
                 .item("previous_kid", s(prev))
-                .condition_expression("attribute_not_exists(pk) OR current_kid = :cur OR current_kid = :prev")
+                .condition_expression(
+                    "attribute_not_exists(pk) OR current_kid = :cur OR current_kid = :prev",
+                )
                 .expression_attribute_values(":prev", s(prev)),
             None => put.condition_expression("attribute_not_exists(pk) OR current_kid = :cur"),
         };
@@ -659,7 +662,9 @@ impl crate::tokens::KeyDirectory for DynamoStore {
             .and_then(|j| serde_json::from_str(j).ok())
             .ok_or_else(|| corrupt("signing keys"))?;
         Ok(Some(crate::tokens::PublishedKeys {
-            current_kid: get_s(&item, "current_kid").ok_or_else(|| corrupt("current_kid"))?.to_owned(),
+            current_kid: get_s(&item, "current_kid")
+                .ok_or_else(|| corrupt("current_kid"))?
+                .to_owned(),
             previous_kid: get_s(&item, "previous_kid").map(str::to_owned),
             keys,
         }))

@@ -18,8 +18,15 @@ pub struct PublishedKeys {
 impl PublishedKeys {
     pub fn of(ring: &Keyring) -> Self {
         let keys: Vec<PublicKey> = ring.public.public_keys().cloned().collect();
-        let previous_kid = keys.iter().map(|k| k.kid.clone()).find(|k| *k != ring.current.kid);
-        Self { current_kid: ring.current.kid.clone(), previous_kid, keys }
+        let previous_kid = keys
+            .iter()
+            .map(|k| k.kid.clone())
+            .find(|k| *k != ring.current.kid);
+        Self {
+            current_kid: ring.current.kid.clone(),
+            previous_kid,
+            keys,
+        }
     }
 }
 
@@ -27,7 +34,9 @@ impl PublishedKeys {
 pub fn may_replace(published: Option<&PublishedKeys>, mine: &PublishedKeys) -> bool {
     match published {
         None => true,
-        Some(p) => p.current_kid == mine.current_kid || Some(&p.current_kid) == mine.previous_kid.as_ref(),
+        Some(p) => {
+            p.current_kid == mine.current_kid || Some(&p.current_kid) == mine.previous_kid.as_ref()
+        }
     }
 }
 
@@ -43,13 +52,25 @@ mod tests {
 
     #[test]
     fn an_older_signer_cannot_roll_the_published_set_back() {
-        let k1 = Keyring::from_secret_json(&format!(r#"{{"current":"{}"}}"#, "a".repeat(40))).unwrap();
-        let k2 = Keyring::from_secret_json(&format!(r#"{{"current":"{}","previous":"{}"}}"#, "b".repeat(40), "a".repeat(40))).unwrap();
+        let k1 =
+            Keyring::from_secret_json(&format!(r#"{{"current":"{}"}}"#, "a".repeat(40))).unwrap();
+        let k2 = Keyring::from_secret_json(&format!(
+            r#"{{"current":"{}","previous":"{}"}}"#,
+            "b".repeat(40),
+            "a".repeat(40)
+        ))
+        .unwrap();
         let (p1, p2) = (PublishedKeys::of(&k1), PublishedKeys::of(&k2));
         assert!(may_replace(None, &p1));
         assert!(may_replace(Some(&p1), &p1));
-        assert!(may_replace(Some(&p1), &p2), "the rotated keyring replaces the old set");
-        assert!(!may_replace(Some(&p2), &p1), "a stale signer does not roll it back");
+        assert!(
+            may_replace(Some(&p1), &p2),
+            "the rotated keyring replaces the old set"
+        );
+        assert!(
+            !may_replace(Some(&p2), &p1),
+            "a stale signer does not roll it back"
+        );
         assert_eq!(p2.keys.len(), 2);
     }
 }

@@ -12,14 +12,24 @@ fn bearer(event: &Value) -> Option<&str> {
     let raw = event
         .pointer("/identitySource/0")
         .and_then(Value::as_str)
-        .or_else(|| event.pointer("/headers/authorization").and_then(Value::as_str))?;
+        .or_else(|| {
+            event
+                .pointer("/headers/authorization")
+                .and_then(Value::as_str)
+        })?;
     let (scheme, token) = raw.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 pub async fn authorize<D: KeyDirectory>(gate: &AccessGate<D>, event: &Value) -> Value {
     let started = Instant::now();
-    let request_id = event.pointer("/requestContext/requestId").and_then(Value::as_str).unwrap_or("");
+    let request_id = event
+        .pointer("/requestContext/requestId")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let outcome = match bearer(event) {
         None => Err("no bearer token".to_owned()),
         Some(token) => gate.verify_access(token).await.map_err(|e| e.to_string()),
@@ -39,7 +49,14 @@ pub async fn authorize<D: KeyDirectory>(gate: &AccessGate<D>, event: &Value) -> 
             })
         }
         Err(reason) => {
-            tracing::info!(request_id, route = "authorizer", authorized = false, reason, latency_us, "request");
+            tracing::info!(
+                request_id,
+                route = "authorizer",
+                authorized = false,
+                reason,
+                latency_us,
+                "request"
+            );
             json!({"isAuthorized": false, "context": {}})
         }
     }

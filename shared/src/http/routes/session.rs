@@ -26,7 +26,10 @@ pub fn serves(request: &HttpRequest) -> bool {
     )
 }
 
-pub async fn handle<S: Store + Clone>(service: &SessionService<S>, request: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: Store + Clone>(
+    service: &SessionService<S>,
+    request: &HttpRequest,
+) -> HttpResponse {
     match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/auth/logout") => {
             respond(request, "POST /auth/logout", async {
@@ -34,11 +37,16 @@ pub async fn handle<S: Store + Clone>(service: &SessionService<S>, request: &Htt
                 let proof = match (request.bearer(), body.refresh_token.as_deref()) {
                     (Some(token), _) => LogoutProof::Access(token),
                     (None, Some(refresh)) if refresh.len() <= 256 => LogoutProof::Refresh(refresh),
-                    (None, Some(_)) => return Err(AppError::InvalidRequest("refresh_token is too long")),
+                    (None, Some(_)) => {
+                        return Err(AppError::InvalidRequest("refresh_token is too long"));
+                    }
                     (None, None) => return Err(AppError::Unauthorized),
                 };
                 service.logout(proof, body.all).await?;
-                Ok(HttpResponse::json(200, &serde_json::json!({"status": "ok"})))
+                Ok(HttpResponse::json(
+                    200,
+                    &serde_json::json!({"status": "ok"}),
+                ))
             })
             .await
         }
@@ -53,7 +61,9 @@ pub async fn handle<S: Store + Clone>(service: &SessionService<S>, request: &Htt
             respond(request, "GET /.well-known/jwks.json", async {
                 let mut response = HttpResponse::json(200, &service.gate.keys().jwks());
                 response.headers.retain(|(k, _)| k != "cache-control");
-                response.headers.push(("cache-control".into(), "public, max-age=300".into()));
+                response
+                    .headers
+                    .push(("cache-control".into(), "public, max-age=300".into()));
                 Ok(response)
             })
             .await

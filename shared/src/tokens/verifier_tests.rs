@@ -1,0 +1,544 @@
+//! The "Tokens" rows of bad-inputs.md against `TokenVerifier`: every bad token is refused, and
+//! each test first shows that the untampered token from the same setup is accepted.
+
+use super::claims::TokenUse;
+use super::issuer::{AccessSubject, TokenIssuer};
+use super::keys::Keyring;
+use super::refresh;
+use super::verifier::{MAX_TOKEN_LEN, TokenVerifier, VerifyError};
+use crate::clock::ManualClock;
+use crate::config::TokenSettings;
+use crate::crypto::{b64url, b64url_decode};
+use crate::domain::{AppId, OpenId, UserId};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const NOW: u64 = 1_700_000_000;
+const TTL: u64 = 7200;
+const ISS: &str = "https://login.example.com";
+const AUD: &str = "wxlogin-api";
+
+/// One keyring, one verifier over its public keys, one good access token and its claims.
+struct Setup {
+    ring: Keyring,
+    clock: ManualClock,
+    verifier: TokenVerifier,
+    issuer: TokenIssuer,
+    token: String,
+    claims: Value,
+}
+
+fn setup() -> Setup {
+    let ring = Keyring::generate().unwrap();
+    let clock = ManualClock::at(NOW);
+    let verifier = TokenVerifier::new(ring.public.clone(), ISS, AUD, Arc::new(clock.clone()));
+    let issuer = TokenIssuer::new(TokenSettings {
+        issuer: ISS.into(),
+        audience: AUD.into(),
+        access_ttl_secs: TTL,
+        refresh_ttl_secs: 30 * 86400,
+        bind_ttl_secs: 600,
+    });
+    let user_id = UserId::new_random();
+    let appid = AppId::parse("wx0123456789abcdef").unwrap();
+    let openid = OpenId::parse("oAbCdEf-user-1").unwrap();
+    let who = AccessSubject {
+        user_id: &user_id,
+        appid: &appid,
+        openid: &openid,
+        family_id: "f_family0001",
+        phone_bound: false,
+    };
+    let token = issuer.access_token(&ring, &who, NOW).unwrap();
+    let claims = payload_of(&token);
+    Setup {
+        ring,
+        clock,
+        verifier,
+        issuer,
+        token,
+        claims,
+    }
+}
+
+impl Setup {
+    /// The header our issuer writes: EdDSA with our kid.
+    fn header(&self) -> Header {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.ring.current.kid.clone());
+        header
+    }
+
+    /// Signs any header and claims with our real private key.
+    fn sign(&self, header: &Header, claims: &Value) -> String {
+        jsonwebtoken::encode(header, claims, &self.ring.current.encoding).unwrap()
+    }
+
+    /// The claims of the good token with one field set (or removed when `value` is None).
+    fn claims_with(&self, field: &str, value: Option<Value>) -> Value {
+        let mut claims = self.claims.clone();
+        let map = claims.as_object_mut().unwrap();
+        match value {
+            Some(v) => map.insert(field.to_owned(), v),
+            None => map.remove(field),
+        };
+        claims
+    }
+
+    fn refused(&self, token: &str) -> VerifyError {
+        self.verifier.verify_access(token).unwrap_err()
+    }
+
+    /// The controls: the issued token verifies, and so does our own re-signing of its claims
+    /// (so a refusal in the test is down to the one thing it changed).
+    fn assert_controls_pass(&self) {
+        let claims = self.verifier.verify_access(&self.token).unwrap();
+        assert_eq!(claims.token_use, TokenUse::Access);
+        let resigned = self.sign(&self.header(), &self.claims);
+        assert!(self.verifier.verify_access(&resigned).is_ok());
+    }
+}
+
+fn parts(token: &str) -> (String, String, String) {
+    let mut it = token.split('.');
+    let (h, p, s) = (it.next(), it.next(), it.next());
+    assert!(it.next().is_none(), "a JWS has three parts");
+    (h.unwrap().into(), p.unwrap().into(), s.unwrap().into())
+}
+
+fn b64_json(value: &Value) -> String {
+    b64url(value.to_string().as_bytes())
+}
+
+fn payload_of(token: &str) -> Value {
+    let (_, payload, _) = parts(token);
+    serde_json::from_slice(&b64url_decode(&payload).unwrap()).unwrap()
+}
+
+// ---- alg: none and algorithm confusion ----
+
+#[test]
+fn alg_none_with_an_empty_signature_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let (_, payload, _) = parts(&s.token);
+    for alg in ["none", "None", "NONE"] {
+        let header = b64_json(&json!({"alg": alg, "typ": "JWT", "kid": s.ring.current.kid}));
+        let forged = format!("{header}.{payload}.");
+        assert_eq!(s.refused(&forged), VerifyError::BadHeader, "alg {alg}");
+    }
+}
+
+#[test]
+fn alg_none_carrying_the_original_signature_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let (_, payload, signature) = parts(&s.token);
+    let header = b64_json(&json!({"alg": "none", "typ": "JWT", "kid": s.ring.current.kid}));
+    let forged = format!("{header}.{payload}.{signature}");
+    assert_eq!(s.refused(&forged), VerifyError::BadHeader);
+}
+
+#[test]
+fn hs256_signed_with_our_public_key_as_the_hmac_secret_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(s.ring.current.kid.clone());
+    let x = &s.ring.current.public.x;
+    let raw = b64url_decode(x).unwrap();
+    // The raw 32 key bytes (what the DecodingKey holds) and the JWKS `x` text: both guesses.
+    for secret in [raw.as_slice(), x.as_bytes()] {
+        let forged =
+            jsonwebtoken::encode(&header, &s.claims, &EncodingKey::from_secret(secret)).unwrap();
+        assert_eq!(s.refused(&forged), VerifyError::BadHeader);
+    }
+}
+
+#[test]
+fn a_valid_eddsa_signature_under_a_header_whose_alg_was_changed_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let (_, payload, signature) = parts(&s.token);
+    for alg in ["HS256", "RS256", "ES256", "PS256", "eddsa", "Ed25519", ""] {
+        let header = b64_json(&json!({"alg": alg, "typ": "JWT", "kid": s.ring.current.kid}));
+        let forged = format!("{header}.{payload}.{signature}");
+        assert_eq!(s.refused(&forged), VerifyError::BadHeader, "alg {alg:?}");
+    }
+}
+
+// ---- kid ----
+
+#[test]
+fn an_unknown_kid_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let ours = s.ring.current.kid.clone();
+    for kid in [
+        "AAAAAAAAAAAAAAAA".to_owned(),
+        ours.to_ascii_lowercase(),
+        format!("{ours} "),
+        format!("{ours}x"),
+        ours[..15].to_owned(),
+        String::new(),
+    ] {
+        if kid == ours {
+            continue;
+        }
+        let mut header = s.header();
+        header.kid = Some(kid.clone());
+        assert_eq!(
+            s.refused(&s.sign(&header, &s.claims)),
+            VerifyError::UnknownKid,
+            "kid {kid:?}"
+        );
+    }
+}
+
+#[test]
+fn a_token_without_a_kid_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let mut header = s.header();
+    header.kid = None;
+    assert_eq!(
+        s.refused(&s.sign(&header, &s.claims)),
+        VerifyError::UnknownKid
+    );
+}
+
+#[test]
+fn a_path_like_or_url_kid_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    for kid in [
+        "../../etc/passwd",
+        "/dev/null",
+        "https://attacker.example/jwks.json",
+        "file:///dev/null",
+        "..\\..\\windows\\win.ini",
+    ] {
+        let mut header = s.header();
+        header.kid = Some(kid.to_owned());
+        assert_eq!(
+            s.refused(&s.sign(&header, &s.claims)),
+            VerifyError::UnknownKid,
+            "kid {kid:?}"
+        );
+    }
+}
+
+// ---- headers that name a key ----
+
+#[test]
+fn a_jku_header_is_refused_even_on_a_correctly_signed_token() {
+    let s = setup();
+    s.assert_controls_pass();
+    let mut header = s.header();
+    header.jku = Some("https://attacker.example/jwks.json".into());
+    assert_eq!(
+        s.refused(&s.sign(&header, &s.claims)),
+        VerifyError::BadHeader
+    );
+}
+
+#[test]
+fn an_x5u_header_is_refused_even_on_a_correctly_signed_token() {
+    let s = setup();
+    s.assert_controls_pass();
+    let mut header = s.header();
+    header.x5u = Some("https://attacker.example/cert.pem".into());
+    assert_eq!(
+        s.refused(&s.sign(&header, &s.claims)),
+        VerifyError::BadHeader
+    );
+}
+
+#[test]
+fn a_jwk_header_is_refused_even_when_it_embeds_our_own_public_key() {
+    let s = setup();
+    s.assert_controls_pass();
+    let ours: Jwk = serde_json::from_value(s.ring.public.jwks()["keys"][0].clone()).unwrap();
+    let mut header = s.header();
+    header.jwk = Some(ours);
+    assert_eq!(
+        s.refused(&s.sign(&header, &s.claims)),
+        VerifyError::BadHeader
+    );
+}
+
+#[test]
+fn an_x5c_header_is_refused_even_on_a_correctly_signed_token() {
+    let s = setup();
+    s.assert_controls_pass();
+    let mut header = s.header();
+    header.x5c = Some(vec!["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA".into()]);
+    assert_eq!(
+        s.refused(&s.sign(&header, &s.claims)),
+        VerifyError::BadHeader
+    );
+}
+
+// ---- claims ----
+
+#[test]
+fn exp_given_as_a_string_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let exp = (NOW + TTL).to_string();
+    let claims = s.claims_with("exp", Some(json!(exp)));
+    assert_eq!(s.refused(&s.sign(&s.header(), &claims)), VerifyError::Invalid);
+}
+
+#[test]
+fn a_token_without_exp_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let claims = s.claims_with("exp", None);
+    assert_eq!(s.refused(&s.sign(&s.header(), &claims)), VerifyError::Invalid);
+}
+
+#[test]
+fn a_token_without_sub_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let claims = s.claims_with("sub", None);
+    assert_eq!(s.refused(&s.sign(&s.header(), &claims)), VerifyError::Invalid);
+}
+
+#[test]
+fn a_token_without_aud_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let claims = s.claims_with("aud", None);
+    assert_eq!(s.refused(&s.sign(&s.header(), &claims)), VerifyError::Invalid);
+}
+
+#[test]
+fn a_token_without_iss_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let claims = s.claims_with("iss", None);
+    assert_eq!(s.refused(&s.sign(&s.header(), &claims)), VerifyError::Invalid);
+}
+
+#[test]
+fn a_token_from_another_issuer_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    for iss in [json!("https://attacker.example"), json!(""), json!([ISS])] {
+        let claims = s.claims_with("iss", Some(iss.clone()));
+        assert_eq!(
+            s.refused(&s.sign(&s.header(), &claims)),
+            VerifyError::Invalid,
+            "iss {iss}"
+        );
+    }
+}
+
+#[test]
+fn a_token_for_another_audience_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    for aud in [json!("another-api"), json!(""), json!(["another-api"])] {
+        let claims = s.claims_with("aud", Some(aud.clone()));
+        assert_eq!(
+            s.refused(&s.sign(&s.header(), &claims)),
+            VerifyError::Invalid,
+            "aud {aud}"
+        );
+    }
+}
+
+// ---- the wrong kind of token ----
+
+#[test]
+fn a_bind_token_is_refused_as_an_access_token() {
+    let s = setup();
+    s.assert_controls_pass();
+    let appid = AppId::parse("wx0123456789abcdef").unwrap();
+    let openid = OpenId::parse("oAbCdEf-user-1").unwrap();
+    let bind = s
+        .issuer
+        .bind_token(&s.ring, &appid, &openid, None, NOW)
+        .unwrap();
+    assert!(s.verifier.verify_bind(&bind).is_ok(), "control: it is a good bind token");
+    assert!(s.verifier.verify_access(&bind).is_err());
+}
+
+#[test]
+fn access_claims_marked_as_a_bind_token_are_refused_as_an_access_token() {
+    let s = setup();
+    s.assert_controls_pass();
+    let claims = s.claims_with("token_use", Some(json!("bind")));
+    assert_eq!(s.refused(&s.sign(&s.header(), &claims)), VerifyError::WrongType);
+}
+
+#[test]
+fn an_access_token_is_refused_as_a_bind_token() {
+    let s = setup();
+    s.assert_controls_pass();
+    assert_eq!(
+        s.verifier.verify_bind(&s.token).unwrap_err(),
+        VerifyError::WrongType
+    );
+}
+
+#[test]
+fn a_refresh_token_is_refused_as_an_access_token() {
+    let s = setup();
+    s.assert_controls_pass();
+    let minted = refresh::mint(&refresh::new_family_id());
+    assert!(refresh::parse(&minted.token).is_some(), "control: a good refresh token");
+    assert!(s.verifier.verify_access(&minted.token).is_err());
+}
+
+// ---- expiry ----
+
+#[test]
+fn a_token_is_accepted_until_the_second_before_it_expires() {
+    let s = setup();
+    s.clock.advance(TTL - 1);
+    assert!(s.verifier.verify_access(&s.token).is_ok());
+}
+
+#[test]
+fn a_token_is_refused_at_exactly_its_exp() {
+    let s = setup();
+    s.assert_controls_pass();
+    s.clock.advance(TTL);
+    assert_eq!(s.refused(&s.token), VerifyError::Expired);
+}
+
+#[test]
+fn a_token_is_refused_after_it_expires() {
+    let s = setup();
+    s.assert_controls_pass();
+    s.clock.advance(TTL + 1);
+    assert_eq!(s.refused(&s.token), VerifyError::Expired);
+    s.clock.advance(365 * 86400);
+    assert_eq!(s.refused(&s.token), VerifyError::Expired);
+}
+
+// ---- tampering ----
+
+#[test]
+fn a_token_with_a_tampered_signature_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let (header, payload, signature) = parts(&s.token);
+    // Flip a character in the middle (the last one only carries a few significant bits).
+    let mut sig: Vec<char> = signature.chars().collect();
+    let mid = sig.len() / 2;
+    sig[mid] = if sig[mid] == 'A' { 'B' } else { 'A' };
+    let sig: String = sig.into_iter().collect();
+    assert_ne!(sig, signature);
+    assert_eq!(
+        s.refused(&format!("{header}.{payload}.{sig}")),
+        VerifyError::Invalid
+    );
+    // And a signature of the right length made of zeros.
+    let zeros = b64url(&[0u8; 64]);
+    assert_eq!(
+        s.refused(&format!("{header}.{payload}.{zeros}")),
+        VerifyError::Invalid
+    );
+}
+
+#[test]
+fn a_token_with_a_tampered_payload_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let (header, _, signature) = parts(&s.token);
+    let other = UserId::new_random();
+    let claims = s.claims_with("sub", Some(json!(other.as_str())));
+    let forged = format!("{header}.{}.{signature}", b64_json(&claims));
+    assert_eq!(s.refused(&forged), VerifyError::Invalid);
+}
+
+#[test]
+fn a_token_signed_by_another_key_that_claims_our_kid_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let attacker = Keyring::generate().unwrap();
+    let forged = jsonwebtoken::encode(&s.header(), &s.claims, &attacker.current.encoding).unwrap();
+    assert_eq!(s.refused(&forged), VerifyError::Invalid);
+}
+
+// ---- size and shape ----
+
+#[test]
+fn an_8_kib_token_is_refused_before_parsing_even_when_correctly_signed() {
+    let s = setup();
+    s.assert_controls_pass();
+    let padded = s.claims_with("pad", Some(json!("x".repeat(6 * 1024))));
+    let big = s.sign(&s.header(), &padded);
+    assert!(big.len() >= 8 * 1024);
+    assert_eq!(s.refused(&big), VerifyError::TooLong);
+    assert_eq!(s.refused(&"a".repeat(8 * 1024)), VerifyError::TooLong);
+}
+
+#[test]
+fn the_size_limit_is_exactly_max_token_len() {
+    let s = setup();
+    s.assert_controls_pass();
+    // Grow an extra claim until the token crosses the limit: the last one under it verifies,
+    // the first one over it does not.
+    let mut last_under = None;
+    let mut first_over = None;
+    for n in 0..MAX_TOKEN_LEN {
+        let token = s.sign(&s.header(), &s.claims_with("pad", Some(json!("x".repeat(n)))));
+        if token.len() <= MAX_TOKEN_LEN {
+            last_under = Some(token);
+        } else {
+            first_over = Some(token);
+            break;
+        }
+    }
+    let (under, over) = (last_under.unwrap(), first_over.unwrap());
+    assert!(under.len() > MAX_TOKEN_LEN - 4);
+    assert!(s.verifier.verify_access(&under).is_ok());
+    assert_eq!(s.refused(&over), VerifyError::TooLong);
+}
+
+#[test]
+fn an_empty_token_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    for empty in ["", " ", "\n", "\0"] {
+        assert_eq!(s.refused(empty), VerifyError::BadHeader, "{empty:?}");
+    }
+}
+
+#[test]
+fn garbage_with_dots_is_refused_without_a_panic() {
+    let s = setup();
+    s.assert_controls_pass();
+    let (header, payload, signature) = parts(&s.token);
+    for garbage in [
+        ".".to_owned(),
+        "..".to_owned(),
+        "...".to_owned(),
+        "a.b.c".to_owned(),
+        "a.b.c.d".to_owned(),
+        "ü.ü.ü".to_owned(),
+        "%%%.%%%.%%%".to_owned(),
+        "eyJ.eyJ.".to_owned(),
+        b64_json(&json!("just a string")) + ".e30.",
+        b64_json(&json!([1, 2, 3])) + ".e30.",
+        format!("{header}.{payload}"),
+        format!("{header}..{signature}"),
+        format!(".{payload}.{signature}"),
+        format!("{header}.{payload}.{signature}."),
+        format!("{header}.{payload}.{signature}.{signature}"),
+        format!("{header}.%%%.{signature}"),
+        format!(" {}", s.token),
+    ] {
+        assert!(
+            s.verifier.verify_access(&garbage).is_err(),
+            "{garbage:?} was accepted"
+        );
+    }
+}
