@@ -120,7 +120,7 @@ async fn authorize(sessions: &Sessions, request: &HttpRequest) -> serde_json::Va
 }
 
 async fn authorized(sessions: &Sessions, request: &HttpRequest) -> bool {
-    authorize(sessions, request).await["isAuthorized"] == true
+    authorize(sessions, request).await.get("isAuthorized") == Some(&serde_json::Value::Bool(true))
 }
 
 /// What API Gateway answers when the authorizer says no.
@@ -132,11 +132,11 @@ fn forbidden() -> HttpResponse {
 /// backend would receive in `requestContext.authorizer.lambda`.
 async fn demo_protected(sessions: &Sessions, request: &HttpRequest) -> HttpResponse {
     let decision = authorize(sessions, request).await;
-    if decision["isAuthorized"] != true {
+    if decision.get("isAuthorized") != Some(&serde_json::Value::Bool(true)) {
         return forbidden();
     }
     HttpResponse::json(
         200,
-        &serde_json::json!({"authorizer": {"lambda": decision["context"]}}),
+        &serde_json::json!({"authorizer": {"lambda": decision.get("context")}}),
     )
 }

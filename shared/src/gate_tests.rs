@@ -113,7 +113,10 @@ async fn a_second_unknown_kid_within_the_reload_interval_does_not_re_read_the_di
     let gate = gate(&store, &clock).await;
     let k1 = ring('a', None);
     publish(&store, &k1).await;
-    assert!(gate.verify_access(&token(&k1, NOW)).await.is_ok(), "first re-read");
+    assert!(
+        gate.verify_access(&token(&k1, NOW)).await.is_ok(),
+        "first re-read"
+    );
 
     // A rotation lands in the directory right after that re-read.
     let k2 = ring('b', Some('a'));

@@ -22,6 +22,8 @@ pub mod domain;
 pub mod error;
 pub mod flows;
 pub mod gate;
+#[cfg(test)]
+mod gate_tests;
 pub mod http;
 pub mod secrets;
 pub mod store;

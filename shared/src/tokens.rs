@@ -8,6 +8,8 @@ pub mod issuer;
 pub mod keys;
 pub mod refresh;
 pub mod verifier;
+#[cfg(test)]
+mod verifier_tests;
 
 pub use claims::{AccessClaims, BindClaims, TokenUse};
 pub use directory::{KeyDirectory, PublishedKeys};

@@ -37,3 +37,25 @@ async fn the_login_and_refresh_event_files_reach_the_handler() {
         refresh.raw_body
     );
 }
+
+#[tokio::test]
+async fn the_session_and_authorizer_event_files_reach_their_handlers() {
+    let stack = Stack::new().await;
+    let _signer = stack.start("code-exchange", &[]).await;
+    let session = stack.start("session", &[]).await;
+    // The sample Authorization header holds a placeholder, not a token.
+    let me = session.http(event("me.json")).await;
+    assert_eq!((me.status, me.error_code()), (401, "UNAUTHORIZED"));
+    let logout = session.http(event("logout.json")).await;
+    assert_eq!((logout.status, logout.error_code()), (401, "UNAUTHORIZED"));
+    let jwks = session.http(event("jwks.json")).await;
+    assert_eq!(jwks.status, 200);
+    assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 1);
+    let authorizer = stack.start("authorizer", &[]).await;
+    match authorizer.invoke(event("authorizer.json")).await {
+        wxlogin_tests::emulator::Outcome::Response(v) => {
+            assert_eq!(v, serde_json::json!({"isAuthorized": false, "context": {}}))
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -2,6 +2,8 @@
 //! local server calls several of them; each Lambda binary calls its own.
 
 pub mod authorizer;
+#[cfg(test)]
+mod authorizer_tests;
 pub mod code_exchange;
 pub mod session;
 

@@ -9,8 +9,12 @@ use std::time::Instant;
 
 /// The token of `Bearer <token>` from the identity source, or the `authorization` header.
 fn bearer(event: &Value) -> Option<&str> {
+    // `get` + `as_array`, not `pointer("/identitySource/0")`: a pointer also matches the key
+    // "0" of an object, and identitySource is an array in payload 2.0.
     let raw = event
-        .pointer("/identitySource/0")
+        .get("identitySource")
+        .and_then(Value::as_array)
+        .and_then(|sources| sources.first())
         .and_then(Value::as_str)
         .or_else(|| {
             event
