@@ -8,7 +8,7 @@ use wxlogin::clock::SystemClock;
 use wxlogin::config::Config;
 use wxlogin::fake::{FakeWeChat, serve};
 use wxlogin::flows::{Backend, SessionService};
-use wxlogin::http::routes::{authorizer, code_exchange, not_found, session};
+use wxlogin::http::routes::{authorizer, bind_phone, code_exchange, not_found, session};
 use wxlogin::http::{HttpRequest, HttpResponse};
 use wxlogin::secrets::InMemorySecrets;
 use wxlogin::store::InMemoryStore;
@@ -83,6 +83,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Box::pin(async move {
                 if code_exchange::serves(&request) {
                     code_exchange::handle(&*backend, &request).await
+                } else if bind_phone::serves(&request) {
+                    bind_phone::handle(&*backend, &request).await
                 } else if session::serves(&request) {
                     // API Gateway runs the authorizer before /auth/me; so does the local server.
                     if request.path == "/auth/me" && !authorized(&sessions, &request).await {

@@ -2,6 +2,8 @@
 //! `Clock`) — no AWS SDK, no HTTP, no Lambda types here. One module per flow.
 
 pub mod backend;
+pub mod bind_phone;
+pub mod binding;
 pub mod login;
 pub mod refresh;
 pub mod session;
@@ -12,6 +14,8 @@ pub use login::{LoginOutcome, LoginRequest};
 pub use session::SessionService;
 pub use session_tokens::{SessionTokens, UserView};
 
+#[cfg(test)]
+mod bind_tests;
 #[cfg(test)]
 mod login_tests;
 #[cfg(test)]

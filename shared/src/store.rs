@@ -14,7 +14,7 @@ pub mod records;
 pub use memory::InMemoryStore;
 pub use records::*;
 
-use crate::domain::{AppId, OpenId, UnionId, UserId};
+use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use std::future::Future;
 
 /// Why the store could not answer.
@@ -74,7 +74,8 @@ pub trait Store: crate::tokens::KeyDirectory + Send + Sync + 'static {
 
     fn get_user(&self, user_id: &UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
 
-    /// Creates `user` with its first openid link (and unionid link), atomically.
+    /// Creates `user` with its first openid link (and unionid link, and the ownership item of
+    /// its phone when it has one), atomically.
     fn create_user(
         &self,
         user: &User,
@@ -95,10 +96,10 @@ pub trait Store: crate::tokens::KeyDirectory + Send + Sync + 'static {
         now: u64,
     ) -> impl Future<Output = StoreResult<LinkOutcome>> + Send;
 
-    /// Stores the session_key and creates a refresh family, in one transaction.
+    /// Creates a refresh family and, when given, stores the session_key, in one transaction.
     fn start_session(
         &self,
-        key: &SessionKeyRecord,
+        key: Option<&SessionKeyRecord>,
         family: &Family,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
@@ -131,6 +132,46 @@ pub trait Store: crate::tokens::KeyDirectory + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<RotateOutcome>> + Send;
 
     fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Who owns a phone number, if anyone (the ownership item is the uniqueness guard).
+    fn phone_owner(
+        &self,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = StoreResult<Option<UserId>>> + Send;
+
+    /// Binds `phone` to `user` as read, atomically: the ownership item is created (or is
+    /// already this user's), the user item gains the phone (version unchanged since read, no
+    /// phone yet), and every openid link of the user carries the phone.
+    fn bind_phone(
+        &self,
+        user: &User,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = StoreResult<BindOutcome>> + Send;
+
+    /// Claims a phone code for `openid` so that it is sent to WeChat at most once.
+    fn claim_phone_code(
+        &self,
+        appid: &AppId,
+        code_digest: &str,
+        openid: &OpenId,
+        now: u64,
+        expires_at: u64,
+    ) -> impl Future<Output = StoreResult<PhoneCodeClaim>> + Send;
+
+    /// Records WeChat's answer for a claimed phone code.
+    fn complete_phone_code(
+        &self,
+        appid: &AppId,
+        code_digest: &str,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Forgets a claim whose WeChat call failed, so the same code can be tried again.
+    fn release_phone_code(
+        &self,
+        appid: &AppId,
+        code_digest: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// "Log out everywhere": refresh families created at or before `now` stop working.
     fn end_all_sessions(

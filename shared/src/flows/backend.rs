@@ -18,6 +18,8 @@ pub struct Backend<S, W, X> {
     pub issuer: TokenIssuer,
     pub signup_mode: SignupMode,
     pub clock: SharedClock,
+    /// WeChat access_tokens for the phone APIs, per app, for this instance.
+    pub access_tokens: crate::wechat::access_token::AccessTokenCache,
     /// The `kid` this instance last published to the key directory.
     published_kid: std::sync::Mutex<Option<String>>,
 }
@@ -51,6 +53,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             issuer,
             signup_mode,
             clock,
+            access_tokens: Default::default(),
             published_kid: std::sync::Mutex::new(None),
         }
     }

@@ -75,7 +75,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
                     phone: resolved.phone.as_ref(),
                     created: resolved.created,
                 },
-                &session.session_key,
+                Some(&session.session_key),
             )
             .await?;
         Ok(LoginOutcome::Session(tokens))
@@ -165,7 +165,9 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
                         created: true,
                     }));
                 }
-                CreateUserOutcome::OpenIdTaken | CreateUserOutcome::UnionIdTaken => continue,
+                CreateUserOutcome::OpenIdTaken
+                | CreateUserOutcome::UnionIdTaken
+                | CreateUserOutcome::PhoneTaken => continue,
             }
         }
         Err(AppError::ServiceUnavailable(

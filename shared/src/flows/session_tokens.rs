@@ -55,11 +55,12 @@ pub struct SessionFor<'a> {
 }
 
 impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
-    /// A new refresh family + access token; stores `session_key` in the same transaction.
+    /// A new refresh family + access token; stores WeChat's `session_key`, when this session
+    /// comes with a new one, in the same transaction.
     pub async fn start_session(
         &self,
         who: SessionFor<'_>,
-        session_key: &str,
+        session_key: Option<&str>,
     ) -> AppResult<SessionTokens> {
         let keys = self.signing_keys().await?;
         let now = self.clock.now();
@@ -76,12 +77,12 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             expires_at: now + settings.refresh_ttl_secs,
             revoked: false,
         };
-        let key = SessionKeyRecord {
+        let key = session_key.map(|sk| SessionKeyRecord {
             appid: who.appid.clone(),
             openid: who.openid.clone(),
-            session_key: session_key.to_owned(),
+            session_key: sk.to_owned(),
             expires_at: now + SESSION_KEY_TTL_SECS,
-        };
+        });
         let access_token = self.issuer.access_token(
             &keys,
             &AccessSubject {
@@ -93,7 +94,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             },
             now,
         )?;
-        self.store.start_session(&key, &family).await?;
+        self.store.start_session(key.as_ref(), &family).await?;
         Ok(SessionTokens {
             status: "ok",
             access_token,

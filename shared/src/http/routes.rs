@@ -4,6 +4,7 @@
 pub mod authorizer;
 #[cfg(test)]
 mod authorizer_tests;
+pub mod bind_phone;
 pub mod code_exchange;
 pub mod session;
 

@@ -663,7 +663,7 @@ pub async fn sessions<S: Store>(store: &S) {
 
     let key = session_key(&appid, &oid, NOW + 3600);
     let fam = family(&uid, &appid, &oid, NOW + 86_400);
-    store.start_session(&key, &fam).await.unwrap();
+    store.start_session(Some(&key), &fam).await.unwrap();
     assert_eq!(
         store.get_session_key(&appid, &oid, NOW).await.unwrap(),
         Some(key.clone())
@@ -692,7 +692,7 @@ pub async fn sessions<S: Store>(store: &S) {
     // A second login's session replaces the key and adds a second family.
     let key2 = session_key(&appid, &oid, NOW + 3600);
     let fam2 = family(&uid, &appid, &oid, NOW + 86_400);
-    store.start_session(&key2, &fam2).await.unwrap();
+    store.start_session(Some(&key2), &fam2).await.unwrap();
     assert_eq!(
         store.get_session_key(&appid, &oid, NOW).await.unwrap(),
         Some(key2)
@@ -707,7 +707,7 @@ pub async fn session_expiry<S: Store>(store: &S) {
     let (appid, oid) = (app(), openid());
     let key = session_key(&appid, &oid, NOW + 100);
     let fam = family(&UserId::new_random(), &appid, &oid, NOW + 200);
-    store.start_session(&key, &fam).await.unwrap();
+    store.start_session(Some(&key), &fam).await.unwrap();
 
     assert_eq!(
         store.get_session_key(&appid, &oid, NOW + 99).await.unwrap(),
@@ -743,7 +743,7 @@ pub async fn start_session_family_collision<S: Store>(store: &S) {
     let (appid, oid) = (app(), openid());
     let key = session_key(&appid, &oid, NOW + 3600);
     let fam = family(&UserId::new_random(), &appid, &oid, NOW + 86_400);
-    store.start_session(&key, &fam).await.unwrap();
+    store.start_session(Some(&key), &fam).await.unwrap();
 
     let intruder_key = session_key(&appid, &oid, NOW + 3600);
     let intruder = Family {
@@ -752,7 +752,10 @@ pub async fn start_session_family_collision<S: Store>(store: &S) {
         ..fam.clone()
     };
     assert!(
-        store.start_session(&intruder_key, &intruder).await.is_err(),
+        store
+            .start_session(Some(&intruder_key), &intruder)
+            .await
+            .is_err(),
         "a family id collision is refused"
     );
     assert_eq!(store.get_family(&fam.id, NOW).await.unwrap(), Some(fam));
@@ -771,7 +774,7 @@ pub async fn rotate_family<S: Store>(store: &S) {
     let (appid, oid) = (app(), openid());
     let fam = family(&UserId::new_random(), &appid, &oid, NOW + 1000);
     store
-        .start_session(&session_key(&appid, &oid, NOW + 1000), &fam)
+        .start_session(Some(&session_key(&appid, &oid, NOW + 1000)), &fam)
         .await
         .unwrap();
 
@@ -858,7 +861,7 @@ pub async fn rotate_family_concurrent<S: Store>(store: &S) {
     let (appid, oid) = (app(), openid());
     let fam = family(&UserId::new_random(), &appid, &oid, NOW + 1000);
     store
-        .start_session(&session_key(&appid, &oid, NOW + 1000), &fam)
+        .start_session(Some(&session_key(&appid, &oid, NOW + 1000)), &fam)
         .await
         .unwrap();
     let hashes: Vec<String> = (0..8).map(|_| random_id(32)).collect();
@@ -889,7 +892,7 @@ pub async fn revoke_family<S: Store>(store: &S) {
     let (appid, oid) = (app(), openid());
     let fam = family(&UserId::new_random(), &appid, &oid, NOW + 1000);
     store
-        .start_session(&session_key(&appid, &oid, NOW + 1000), &fam)
+        .start_session(Some(&session_key(&appid, &oid, NOW + 1000)), &fam)
         .await
         .unwrap();
     store.revoke_family(&fam.id).await.unwrap();

@@ -209,6 +209,7 @@ fn user_from(item: &Item) -> StoreResult<User> {
         phone: phone_of(item)?,
         openids,
         sessions_valid_after: get_n(item, "sessions_valid_after").unwrap_or(0),
+        version: get_n(item, "version").ok_or_else(|| corrupt("user version"))?,
     })
 }
 
@@ -253,6 +254,14 @@ fn link_item(
         item.insert("phone".to_owned(), s(p.e164()));
     }
     item
+}
+
+fn phone_item(phone: &PhoneNumber, user_id: &UserId) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(keys::phone_owner(phone))),
+        ("kind".to_owned(), s("phone_owner")),
+        ("user_id".to_owned(), s(user_id.as_str())),
+    ])
 }
 
 fn session_key_item(key: &SessionKeyRecord) -> Item {
@@ -387,6 +396,7 @@ impl Store for DynamoStore {
                 "sessions_valid_after".to_owned(),
                 n(user.sessions_valid_after),
             ),
+            ("version".to_owned(), n(user.version)),
             (
                 "openids".to_owned(),
                 AttributeValue::M(HashMap::from([(
@@ -454,12 +464,14 @@ impl Store for DynamoStore {
         let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(keys::user(&user.id)))
-            .update_expression("SET openids.#app = :openid")
+            .update_expression("SET openids.#app = :openid, version = :next")
             .condition_expression(format!(
-                "attribute_exists(pk) AND attribute_not_exists(openids.#app) AND {phone_condition}"
+                "attribute_exists(pk) AND attribute_not_exists(openids.#app) AND version = :version AND {phone_condition}"
             ))
             .expression_attribute_names("#app", appid.as_str())
-            .expression_attribute_values(":openid", s(openid.as_str()));
+            .expression_attribute_values(":openid", s(openid.as_str()))
+            .expression_attribute_values(":version", n(user.version))
+            .expression_attribute_values(":next", n(user.version + 1));
         if let Some(p) = &user.phone {
             update = update.expression_attribute_values(":phone", s(p.e164()));
         }
@@ -491,7 +503,11 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn start_session(&self, key: &SessionKeyRecord, family: &Family) -> StoreResult<()> {
+    async fn start_session(
+        &self,
+        key: Option<&SessionKeyRecord>,
+        family: &Family,
+    ) -> StoreResult<()> {
         let family_item = Item::from([
             ("pk".to_owned(), s(keys::family(&family.id))),
             ("kind".to_owned(), s("refresh_family")),
@@ -504,10 +520,10 @@ impl Store for DynamoStore {
             ("expires_at".to_owned(), n(family.expires_at)),
             ("revoked".to_owned(), AttributeValue::Bool(family.revoked)),
         ]);
-        let items = vec![
-            self.put(session_key_item(key), None)?,
-            self.put(family_item, Some("attribute_not_exists(pk)"))?,
-        ];
+        let mut items = vec![self.put(family_item, Some("attribute_not_exists(pk)"))?];
+        if let Some(key) = key {
+            items.push(self.put(session_key_item(key), None)?);
+        }
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(corrupt("refresh family id collision")),
@@ -584,6 +600,134 @@ impl Store for DynamoStore {
             Err(e) if is_conditional_failure(&e) => Ok(RotateOutcome::Refused),
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn phone_owner(&self, phone: &PhoneNumber) -> StoreResult<Option<UserId>> {
+        let Some(item) = self.get(keys::phone_owner(phone)).await? else {
+            return Ok(None);
+        };
+        let owner = get_s(&item, "user_id")
+            .and_then(|u| UserId::parse(u).ok())
+            .ok_or_else(|| corrupt("phone owner"))?;
+        Ok(Some(owner))
+    }
+
+    async fn bind_phone(&self, user: &User, phone: &PhoneNumber) -> StoreResult<BindOutcome> {
+        let mut owner_put = self.put(
+            phone_item(phone, &user.id),
+            Some("attribute_not_exists(pk) OR user_id = :uid"),
+        )?;
+        if let Some(put) = owner_put.put.as_mut() {
+            put.expression_attribute_values =
+                Some(HashMap::from([(":uid".to_owned(), s(user.id.as_str()))]));
+        }
+        let user_update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(keys::user(&user.id)))
+            .update_expression("SET phone = :phone, version = :next")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(phone) AND version = :version",
+            )
+            .expression_attribute_values(":phone", s(phone.e164()))
+            .expression_attribute_values(":version", n(user.version))
+            .expression_attribute_values(":next", n(user.version + 1))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut items = vec![
+            owner_put,
+            TransactWriteItem::builder().update(user_update).build(),
+        ];
+        for (appid, openid) in &user.openids {
+            let link_update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(keys::openid_link(appid, openid)))
+                .update_expression("SET phone = :phone")
+                .condition_expression("attribute_exists(pk) AND user_id = :uid")
+                .expression_attribute_values(":phone", s(phone.e164()))
+                .expression_attribute_values(":uid", s(user.id.as_str()))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            items.push(TransactWriteItem::builder().update(link_update).build());
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(BindOutcome::Bound),
+            Err(reasons)
+                if reasons
+                    .first()
+                    .is_some_and(|c| c == "ConditionalCheckFailed") =>
+            {
+                Ok(BindOutcome::PhoneTaken)
+            }
+            Err(_) => Ok(BindOutcome::UserChanged),
+        }
+    }
+
+    async fn claim_phone_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        openid: &OpenId,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<PhoneCodeClaim> {
+        let pk = keys::phone_code(appid, digest);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&pk))
+            .item("kind", s("phone_code"))
+            .item("openid", s(openid.as_str()))
+            .item("expires_at", n(expires_at))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(PhoneCodeClaim::Fresh),
+            Err(e) if is_conditional_failure(&e) => {}
+            Err(e) => return Err(unavailable(e)),
+        }
+        // Someone holds the claim: whose, and is the answer in? (A read, deciding nothing.)
+        let Some(item) = self.get(pk).await? else {
+            return Ok(PhoneCodeClaim::Pending);
+        };
+        if get_s(&item, "openid") != Some(openid.as_str()) {
+            return Ok(PhoneCodeClaim::OtherOwner);
+        }
+        Ok(match phone_of(&item)? {
+            Some(phone) => PhoneCodeClaim::Done(phone),
+            None => PhoneCodeClaim::Pending,
+        })
+    }
+
+    async fn complete_phone_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        phone: &PhoneNumber,
+    ) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::phone_code(appid, digest)))
+            .update_expression("SET phone = :phone")
+            .expression_attribute_values(":phone", s(phone.e164()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn release_phone_code(&self, appid: &AppId, digest: &str) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::phone_code(appid, digest)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {

@@ -20,6 +20,9 @@ pub fn session_key(appid: &AppId, openid: &OpenId) -> String {
 pub fn login_code(appid: &AppId, digest: &str) -> String {
     format!("CODE#{}#{digest}", appid.as_str())
 }
+pub fn phone_code(appid: &AppId, digest: &str) -> String {
+    format!("PHONECODE#{}#{digest}", appid.as_str())
+}
 pub fn family(id: &str) -> String {
     format!("FAMILY#{id}")
 }

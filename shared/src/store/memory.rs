@@ -18,6 +18,9 @@ struct Tables {
     session_keys: HashMap<(AppId, OpenId), SessionKeyRecord>,
     codes: HashMap<(AppId, String), u64>,
     families: HashMap<String, Family>,
+    phones: HashMap<PhoneNumber, UserId>,
+    /// (owner openid, WeChat's answer once known, expires_at)
+    phone_codes: HashMap<(AppId, String), (OpenId, Option<PhoneNumber>, u64)>,
     published_keys: Option<crate::tokens::PublishedKeys>,
 }
 
@@ -121,8 +124,16 @@ impl Store for InMemoryStore {
         {
             return Ok(CreateUserOutcome::UnionIdTaken);
         }
+        if let Some(p) = &user.phone
+            && t.phones.contains_key(p)
+        {
+            return Ok(CreateUserOutcome::PhoneTaken);
+        }
         if t.users.contains_key(&user.id) {
             return Err(StoreError::Corrupt("user id collision".into()));
+        }
+        if let Some(p) = &user.phone {
+            t.phones.insert(p.clone(), user.id.clone());
         }
         let mut stored = user.clone();
         stored.openids.insert(appid.clone(), openid.clone());
@@ -156,23 +167,30 @@ impl Store for InMemoryStore {
         if current.openids.contains_key(appid) {
             return Ok(LinkOutcome::UserHasOtherOpenId);
         }
-        if current.phone != user.phone {
+        if current.version != user.version || current.phone != user.phone {
             return Ok(LinkOutcome::UserChanged);
         }
         current.openids.insert(appid.clone(), openid.clone());
+        current.version += 1;
         let phone = current.phone.clone();
         t.links
             .insert(link_key, (user.id.clone(), unionid.cloned(), phone));
         Ok(LinkOutcome::Linked)
     }
 
-    async fn start_session(&self, key: &SessionKeyRecord, family: &Family) -> StoreResult<()> {
+    async fn start_session(
+        &self,
+        key: Option<&SessionKeyRecord>,
+        family: &Family,
+    ) -> StoreResult<()> {
         let mut t = self.lock()?;
         if t.families.contains_key(&family.id) {
             return Err(StoreError::Corrupt("refresh family id collision".into()));
         }
-        t.session_keys
-            .insert((key.appid.clone(), key.openid.clone()), key.clone());
+        if let Some(key) = key {
+            t.session_keys
+                .insert((key.appid.clone(), key.openid.clone()), key.clone());
+        }
         t.families.insert(family.id.clone(), family.clone());
         Ok(())
     }
@@ -223,6 +241,86 @@ impl Store for InMemoryStore {
             }
             _ => Ok(RotateOutcome::Refused),
         }
+    }
+
+    async fn phone_owner(&self, phone: &PhoneNumber) -> StoreResult<Option<UserId>> {
+        Ok(self.lock()?.phones.get(phone).cloned())
+    }
+
+    async fn bind_phone(&self, user: &User, phone: &PhoneNumber) -> StoreResult<BindOutcome> {
+        let mut t = self.lock()?;
+        if t.phones.get(phone).is_some_and(|owner| *owner != user.id) {
+            return Ok(BindOutcome::PhoneTaken);
+        }
+        let Some(current) = t.users.get_mut(&user.id) else {
+            return Ok(BindOutcome::UserChanged);
+        };
+        if current.version != user.version || current.phone.is_some() {
+            return Ok(BindOutcome::UserChanged);
+        }
+        current.phone = Some(phone.clone());
+        current.version += 1;
+        let openids: Vec<(AppId, OpenId)> = current
+            .openids
+            .iter()
+            .map(|(a, o)| (a.clone(), o.clone()))
+            .collect();
+        t.phones.insert(phone.clone(), user.id.clone());
+        for key in openids {
+            if let Some(link) = t.links.get_mut(&key)
+                && link.0 == user.id
+            {
+                link.2 = Some(phone.clone());
+            }
+        }
+        Ok(BindOutcome::Bound)
+    }
+
+    async fn claim_phone_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        openid: &OpenId,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<PhoneCodeClaim> {
+        let mut t = self.lock()?;
+        let key = (appid.clone(), digest.to_owned());
+        match t.phone_codes.get(&key) {
+            Some((owner, answer, exp)) if *exp > now => Ok(match (owner == openid, answer) {
+                (false, _) => PhoneCodeClaim::OtherOwner,
+                (true, Some(phone)) => PhoneCodeClaim::Done(phone.clone()),
+                (true, None) => PhoneCodeClaim::Pending,
+            }),
+            _ => {
+                t.phone_codes
+                    .insert(key, (openid.clone(), None, expires_at));
+                Ok(PhoneCodeClaim::Fresh)
+            }
+        }
+    }
+
+    async fn complete_phone_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        phone: &PhoneNumber,
+    ) -> StoreResult<()> {
+        if let Some(claim) = self
+            .lock()?
+            .phone_codes
+            .get_mut(&(appid.clone(), digest.to_owned()))
+        {
+            claim.1 = Some(phone.clone());
+        }
+        Ok(())
+    }
+
+    async fn release_phone_code(&self, appid: &AppId, digest: &str) -> StoreResult<()> {
+        self.lock()?
+            .phone_codes
+            .remove(&(appid.clone(), digest.to_owned()));
+        Ok(())
     }
 
     async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {

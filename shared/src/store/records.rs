@@ -13,6 +13,9 @@ pub struct User {
     pub openids: BTreeMap<AppId, OpenId>,
     /// Refresh families created before this time are dead (`logout all`).
     pub sessions_valid_after: u64,
+    /// Bumped by every change of `phone` or `openids`: writes conditioned on it cannot act on
+    /// a stale read (a bind racing a link cannot leave a link item without the phone).
+    pub version: u64,
 }
 
 impl User {
@@ -23,6 +26,7 @@ impl User {
             phone: None,
             openids: BTreeMap::new(),
             sessions_valid_after: 0,
+            version: 1,
         }
     }
 }
@@ -79,6 +83,8 @@ pub enum CodeClaim {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateUserOutcome {
     Created,
+    /// The new user's phone is owned already (a concurrent bind).
+    PhoneTaken,
     /// Someone linked this openid first (a concurrent first login).
     OpenIdTaken,
     /// Someone linked this unionid first (a concurrent first login in another app).
@@ -100,4 +106,26 @@ pub enum RotateOutcome {
     Rotated,
     /// Revoked, expired, gone, or the hash moved on (reuse or a concurrent rotation).
     Refused,
+}
+
+/// A phone code claimed for the paid `getuserphonenumber` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneCodeClaim {
+    /// Ours now: call WeChat.
+    Fresh,
+    /// Ours, and WeChat already answered: reuse the answer, no second paid call.
+    Done(PhoneNumber),
+    /// Ours, still in flight (a concurrent retry).
+    Pending,
+    /// Presented first by another openid.
+    OtherOwner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindOutcome {
+    Bound,
+    /// The phone belongs to someone (the caller's id is in `owner` when it is theirs).
+    PhoneTaken,
+    /// The user changed since it was read (version), or already has a phone: read again.
+    UserChanged,
 }

@@ -3,8 +3,8 @@
 //! session_key; it logs errcodes only.
 
 use super::errcode::{CallKind, classify};
-use super::{WeChatApi, WeChatError, WxSession};
-use crate::domain::{AppId, LoginCode, OpenId, UnionId};
+use super::{WeChatApi, WeChatError, WxAccessToken, WxPhone, WxSession};
+use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, UnionId};
 use crate::secrets::AppSecret;
 use serde_json::Value;
 use std::time::Duration;
@@ -52,6 +52,36 @@ impl WeChatClient {
             Err(WeChatError::Busy) => {
                 tokio::time::sleep(BUSY_RETRY_DELAY).await;
                 self.get_json_once(path, query, kind).await
+            }
+            other => other,
+        }
+    }
+
+    /// One POST with a JSON body, decoded; retried once after a short pause on `-1`.
+    async fn post_json(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &Value,
+        kind: CallKind,
+    ) -> Result<Value, WeChatError> {
+        let once = || async {
+            let url = format!("{}{path}", self.base);
+            let response = self
+                .http
+                .post(&url)
+                .query(query)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .map_err(transport_error)?;
+            decode(response, kind).await
+        };
+        match once().await {
+            Err(WeChatError::Busy) => {
+                tokio::time::sleep(BUSY_RETRY_DELAY).await;
+                once().await
             }
             other => other,
         }
@@ -128,6 +158,32 @@ fn string_field<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 impl WeChatApi for WeChatClient {
+    async fn stable_access_token(
+        &self,
+        appid: &AppId,
+        secret: &AppSecret,
+    ) -> Result<WxAccessToken, WeChatError> {
+        self.stable_token(appid, secret).await
+    }
+
+    async fn get_user_phone_number(
+        &self,
+        access_token: &WxAccessToken,
+        code: &str,
+        openid: &OpenId,
+    ) -> Result<WxPhone, WeChatError> {
+        self.phone_number(access_token, code, openid).await
+    }
+
+    async fn check_session(
+        &self,
+        access_token: &WxAccessToken,
+        openid: &OpenId,
+        session_key: &str,
+    ) -> Result<bool, WeChatError> {
+        self.session_check(access_token, openid, session_key).await
+    }
+
     async fn code_to_session(
         &self,
         appid: &AppId,
@@ -160,5 +216,102 @@ impl WeChatApi for WeChatClient {
             session_key: session_key.to_owned(),
             unionid,
         })
+    }
+}
+
+/// `countryCode` comes as a string or a number.
+fn country_code(info: &Value) -> Option<String> {
+    match info.get("countryCode")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+        _ => None,
+    }
+}
+
+impl WeChatClient {
+    async fn stable_token(
+        &self,
+        appid: &AppId,
+        secret: &AppSecret,
+    ) -> Result<WxAccessToken, WeChatError> {
+        let body = serde_json::json!({
+            "grant_type": "client_credential",
+            "appid": appid.as_str(),
+            "secret": secret.expose(),
+            "force_refresh": false,
+        });
+        let value = self
+            .post_json("/cgi-bin/stable_token", &[], &body, CallKind::Secret)
+            .await?;
+        let token = string_field(&value, "access_token")
+            .filter(|t| t.len() <= 2048)
+            .ok_or_else(|| WeChatError::BadReply("stable_token without access_token".into()))?;
+        let expires_in = value
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .unwrap_or(7200);
+        Ok(WxAccessToken {
+            token: token.to_owned(),
+            expires_in,
+        })
+    }
+
+    async fn phone_number(
+        &self,
+        access_token: &WxAccessToken,
+        code: &str,
+        openid: &OpenId,
+    ) -> Result<WxPhone, WeChatError> {
+        let body = serde_json::json!({"code": code, "openid": openid.as_str()});
+        let query = [("access_token", access_token.token.as_str())];
+        let value = self
+            .post_json(
+                "/wxa/business/getuserphonenumber",
+                &query,
+                &body,
+                CallKind::AccessToken,
+            )
+            .await?;
+        let info = value
+            .get("phone_info")
+            .ok_or_else(|| WeChatError::BadReply("success without phone_info".into()))?;
+        let pure = info
+            .get("purePhoneNumber")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let cc = country_code(info).unwrap_or_default();
+        let phone = PhoneNumber::from_parts(&cc, pure)
+            .map_err(|_| WeChatError::BadReply("phone_info is not digits".into()))?;
+        let watermark_appid = info
+            .pointer("/watermark/appid")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok(WxPhone {
+            phone,
+            watermark_appid,
+        })
+    }
+
+    async fn session_check(
+        &self,
+        access_token: &WxAccessToken,
+        openid: &OpenId,
+        session_key: &str,
+    ) -> Result<bool, WeChatError> {
+        let signature = crate::crypto::hmac_sha256_hex(session_key.as_bytes(), b"");
+        let query = [
+            ("access_token", access_token.token.as_str()),
+            ("openid", openid.as_str()),
+            ("signature", signature.as_str()),
+            ("sig_method", "hmac_sha256"),
+        ];
+        match self
+            .get_json("/wxa/checksession", &query, CallKind::AccessToken)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(WeChatError::Other(87009)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

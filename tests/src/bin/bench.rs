@@ -111,6 +111,78 @@ async fn main() {
         show(&returning_counts)
     );
     assert_eq!(wx_calls, 2);
+
+    bench_authorizer(&release, &stack, &counts, &proxy).await;
+}
+
+/// The authorizer: size, cold init (one GetItem for the keys), warm decision latency through
+/// the emulator, and the network calls per authorization (none).
+async fn bench_authorizer(
+    release: &std::path::Path,
+    stack: &Stack,
+    counts: &Arc<Mutex<HashMap<String, usize>>>,
+    proxy: &wxlogin::fake::HttpServer,
+) {
+    let binary = release.join("authorizer");
+    let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "\nauthorizer     size (release, stripped): {:.2} MB   [target <= 4 MB]",
+        size as f64 / 1e6
+    );
+    let mut colds = Vec::new();
+    for _ in 0..RUNS {
+        let mut e = Emulator::start(&binary, &stack.env(&[])).await;
+        colds.push(e.wait_ready().await.unwrap());
+    }
+    println!(
+        "authorizer     cold init, process start -> first /next, incl. 1 GetItem of the keys: {}   [target <= 10 ms]",
+        summary(&mut colds)
+    );
+
+    let signer = Emulator::start(&release.join("code-exchange"), &stack.env(&[])).await;
+    let mut signer = signer;
+    signer.wait_ready().await.unwrap();
+    let code = stack.wechat.issue_code(stack.appid(), "authorized");
+    let login = signer
+        .http(events::post_json("/auth/login", &json!({"code": code})))
+        .await;
+    let bearer = format!("Bearer {}", login.body["access_token"].as_str().unwrap());
+
+    let proxied_env: Vec<(&'static str, String)> = stack
+        .env(&[])
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "AWS_ENDPOINT_URL" {
+                (k, proxy.url())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    counts.lock().unwrap().clear();
+    let mut authorizer = Emulator::start(&binary, &proxied_env).await;
+    authorizer.wait_ready().await.unwrap();
+    let cold_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let mut warm = Vec::new();
+    for _ in 0..200 {
+        let started = Instant::now();
+        let outcome = authorizer.invoke(events::authorizer(Some(&bearer))).await;
+        warm.push(started.elapsed());
+        match outcome {
+            wxlogin_tests::emulator::Outcome::Response(v) => assert_eq!(v["isAuthorized"], true),
+            other => panic!("{other:?}"),
+        }
+    }
+    let warm_counts = std::mem::take(&mut *counts.lock().unwrap());
+    println!("authorizer     calls at cold start: {}", show(&cold_counts));
+    println!(
+        "authorizer     calls during 200 warm authorizations: {}   [target 0]",
+        show(&warm_counts)
+    );
+    println!(
+        "authorizer     warm authorization through the emulator (invoke round trip): {}",
+        summary(&mut warm)
+    );
 }
 
 async fn timed_login(lambda: &Emulator, code: &str) -> Duration {

@@ -1,0 +1,249 @@
+//! `POST /auth/phone`: prove a phone number and bind it (DESIGN §3). Two proofs:
+//!
+//! - new style, a `getPhoneNumber` code: claimed in the table first so that it reaches WeChat
+//!   (a paid call) at most once; a retry by the same openid gets the first answer with no second
+//!   call; another openid presenting it is refused. The WeChat access_token comes from the
+//!   per-instance cache (`stable_token`, normal mode, one retry on a rejected token).
+//! - legacy `encryptedData` + `iv`: decrypted with the stored session_key. Every failure of the
+//!   data itself is one answer (`DECRYPT_FAILED`); a missing, expired or rotated key is
+//!   `SESSION_KEY_STALE` (`checksession` tells a rotated key from bad data).
+
+use super::backend::Backend;
+use super::binding::{Bound, Claimant};
+use super::session_tokens::{SessionFor, SessionTokens};
+use crate::crypto::{DecryptError, aes128_cbc_decrypt, b64_decode, sha256_hex};
+use crate::domain::PhoneNumber;
+use crate::error::{AppError, AppResult};
+use crate::secrets::SecretSource;
+use crate::store::{PhoneCodeClaim, Store};
+use crate::wechat::{WeChatApi, WeChatError};
+use serde_json::Value;
+
+/// How long a phone-code claim (and its answer) is kept: the code's 5 minutes plus margin.
+pub const PHONE_CODE_CLAIM_TTL_SECS: u64 = 600;
+/// Legacy data older than this, or further in the future than the skew, is refused.
+pub const WATERMARK_MAX_AGE_SECS: u64 = 600;
+pub const WATERMARK_MAX_SKEW_SECS: u64 = 60;
+const MAX_CIPHERTEXT_CHARS: usize = 8 * 1024;
+
+/// The proof a client posts.
+#[derive(Debug)]
+pub enum PhoneProof {
+    Code(String),
+    Encrypted { encrypted_data: String, iv: String },
+}
+
+impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
+    pub async fn bind_phone(
+        &self,
+        claimant: &Claimant,
+        proof: PhoneProof,
+    ) -> AppResult<SessionTokens> {
+        let phone = match proof {
+            PhoneProof::Code(code) => self.phone_from_code(claimant, &code).await?,
+            PhoneProof::Encrypted { encrypted_data, iv } => {
+                self.phone_from_encrypted(claimant, &encrypted_data, &iv)
+                    .await?
+            }
+        };
+        let Bound {
+            user_id,
+            phone,
+            created,
+        } = self.bind_verified_phone(claimant, &phone).await?;
+        self.start_session(
+            SessionFor {
+                user_id: &user_id,
+                appid: claimant.appid(),
+                openid: claimant.openid(),
+                phone: Some(&phone),
+                created,
+            },
+            None,
+        )
+        .await
+    }
+
+    async fn phone_from_code(&self, claimant: &Claimant, code: &str) -> AppResult<PhoneNumber> {
+        let (appid, openid) = (claimant.appid(), claimant.openid());
+        let digest = sha256_hex(format!("{}:{code}", appid.as_str()).as_bytes());
+        let now = self.clock.now();
+        match self
+            .store
+            .claim_phone_code(appid, &digest, openid, now, now + PHONE_CODE_CLAIM_TTL_SECS)
+            .await?
+        {
+            PhoneCodeClaim::Done(phone) => {
+                tracing::info!(appid = %appid, "phone code retried; first answer reused, WeChat not called");
+                return Ok(phone);
+            }
+            PhoneCodeClaim::OtherOwner => {
+                tracing::warn!(appid = %appid, "phone code presented by a second openid; refused");
+                return Err(AppError::InvalidCode);
+            }
+            PhoneCodeClaim::Pending => {
+                return Err(AppError::ServiceUnavailable(
+                    "the same phone code is being bound".into(),
+                ));
+            }
+            PhoneCodeClaim::Fresh => {}
+        }
+        match self.ask_wechat_for_phone(claimant, code).await {
+            Ok(phone) => {
+                self.store
+                    .complete_phone_code(appid, &digest, &phone)
+                    .await?;
+                Ok(phone)
+            }
+            Err(e) => {
+                // WeChat did not give a number: the same code may be tried again.
+                self.store.release_phone_code(appid, &digest).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn ask_wechat_for_phone(
+        &self,
+        claimant: &Claimant,
+        code: &str,
+    ) -> AppResult<PhoneNumber> {
+        let (appid, openid) = (claimant.appid(), claimant.openid());
+        let apps = self.apps.get().await?;
+        let secret = apps.secret(appid).cloned().ok_or(AppError::UnknownApp)?;
+        let now = self.clock.now();
+        let wx = self
+            .access_tokens
+            .with_token(&self.wechat, appid, &secret, now, |token| async move {
+                self.wechat
+                    .get_user_phone_number(&token, code, openid)
+                    .await
+            })
+            .await
+            .map_err(phone_error)?;
+        if wx
+            .watermark_appid
+            .as_deref()
+            .is_some_and(|a| a != appid.as_str())
+        {
+            return Err(AppError::Upstream(crate::error::UpstreamFault::BadReply));
+        }
+        Ok(wx.phone)
+    }
+
+    async fn phone_from_encrypted(
+        &self,
+        claimant: &Claimant,
+        encrypted_data: &str,
+        iv: &str,
+    ) -> AppResult<PhoneNumber> {
+        if encrypted_data.len() > MAX_CIPHERTEXT_CHARS || iv.len() > 64 {
+            return Err(AppError::InvalidRequest("encrypted_data or iv is too long"));
+        }
+        let (appid, openid) = (claimant.appid(), claimant.openid());
+        let now = self.clock.now();
+        let record = self
+            .store
+            .get_session_key(appid, openid, now)
+            .await?
+            .ok_or(AppError::SessionKeyStale)?;
+        let key = b64_decode(&record.session_key)
+            .filter(|k| k.len() == 16)
+            .ok_or_else(|| AppError::internal("stored session_key does not decode to 16 bytes"))?;
+        let (Some(ciphertext), Some(iv)) = (b64_decode(encrypted_data), b64_decode(iv)) else {
+            return Err(decrypt_failed("not base64"));
+        };
+        let plaintext = match aes128_cbc_decrypt(&key, &iv, &ciphertext) {
+            Ok(p) => p,
+            Err(DecryptError::BadPadding) => {
+                return Err(self
+                    .stale_or_failed(claimant, &record.session_key, "padding")
+                    .await);
+            }
+            Err(e) => return Err(decrypt_failed(&format!("{e:?}"))),
+        };
+        let Ok(payload) = serde_json::from_slice::<Value>(&plaintext) else {
+            return Err(self
+                .stale_or_failed(claimant, &record.session_key, "not JSON")
+                .await);
+        };
+        phone_from_payload(&payload, appid.as_str(), now)
+    }
+
+    /// A decryption that failed may mean a newer `wx.login` rotated the key: ask WeChat.
+    async fn stale_or_failed(&self, claimant: &Claimant, session_key: &str, why: &str) -> AppError {
+        let (appid, openid) = (claimant.appid(), claimant.openid());
+        let Ok(apps) = self.apps.get().await else {
+            return decrypt_failed(why);
+        };
+        let Some(secret) = apps.secret(appid).cloned() else {
+            return decrypt_failed(why);
+        };
+        let checked = self
+            .access_tokens
+            .with_token(
+                &self.wechat,
+                appid,
+                &secret,
+                self.clock.now(),
+                |token| async move { self.wechat.check_session(&token, openid, session_key).await },
+            )
+            .await;
+        match checked {
+            Ok(false) => {
+                tracing::info!(appid = %appid, "session_key rotated by a newer wx.login");
+                AppError::SessionKeyStale
+            }
+            _ => decrypt_failed(why),
+        }
+    }
+}
+
+fn decrypt_failed(why: &str) -> AppError {
+    tracing::info!(reason = why, "legacy phone data refused");
+    AppError::DecryptFailed
+}
+
+/// The phone fields and watermark of decrypted legacy data; any flaw is `DECRYPT_FAILED`.
+fn phone_from_payload(payload: &Value, appid: &str, now: u64) -> AppResult<PhoneNumber> {
+    if payload.pointer("/watermark/appid").and_then(Value::as_str) != Some(appid) {
+        return Err(decrypt_failed("watermark appid"));
+    }
+    let ts = payload
+        .pointer("/watermark/timestamp")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| decrypt_failed("watermark timestamp"))?;
+    if ts + WATERMARK_MAX_AGE_SECS < now || ts > now + WATERMARK_MAX_SKEW_SECS {
+        return Err(decrypt_failed("watermark timestamp out of range"));
+    }
+    let country = match payload.get("countryCode") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(decrypt_failed("countryCode")),
+    };
+    let pure = payload
+        .get("purePhoneNumber")
+        .and_then(Value::as_str)
+        .ok_or_else(|| decrypt_failed("purePhoneNumber"))?;
+    if payload.get("phoneNumber").and_then(Value::as_str).is_none() {
+        return Err(decrypt_failed("phoneNumber"));
+    }
+    PhoneNumber::from_parts(&country, pure).map_err(|_| decrypt_failed("phone digits"))
+}
+
+/// WeChat errors on the phone path: an invalid/used code is the client's (401); the rest as
+/// on every WeChat call.
+fn phone_error(e: WeChatError) -> AppError {
+    match e {
+        WeChatError::SecretRejected(code) => {
+            tracing::error!(
+                alarm = "MISCONFIGURED",
+                errcode = code,
+                "WeChat rejected the app secret (stable_token)"
+            );
+            e.into()
+        }
+        WeChatError::Other(40013) => AppError::Upstream(crate::error::UpstreamFault::BadReply),
+        other => other.into(),
+    }
+}
