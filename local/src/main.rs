@@ -106,7 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the real WeChat"
     };
     println!(
-        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
+        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s -X POST {base}/auth/phone -H 'authorization: Bearer <access_token>' -d '{{\"code\":\"13800138000-1\"}}'\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
         mode = config.signup_mode
     );
     tokio::signal::ctrl_c().await?;

@@ -30,6 +30,8 @@ pub mod store;
 pub mod telemetry;
 pub mod tokens;
 pub mod wechat;
+#[cfg(all(feature = "aws", feature = "wechat"))]
+pub mod wiring;
 
 #[cfg(feature = "fake")]
 pub mod fake;

@@ -92,6 +92,19 @@ impl Stack {
         TokenVerifier::new(ring.public, ISSUER, AUDIENCE, Arc::new(SystemClock))
     }
 
+    /// A login of `user` through a code-exchange instance; panics unless it is a 200.
+    pub async fn login(&self, code_exchange: &Emulator, user: &str) -> serde_json::Value {
+        let code = self.wechat.issue_code(self.appid(), user);
+        let r = code_exchange
+            .http(crate::events::post_json(
+                "/auth/login",
+                &serde_json::json!({"code": code}),
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.raw_body);
+        r.body
+    }
+
     pub async fn count_items(&self, prefix: &str) -> usize {
         moto::scan_prefix(&self.sdk, &self.table, prefix)
             .await

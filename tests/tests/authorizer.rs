@@ -20,20 +20,11 @@ async fn decide(authorizer: &Emulator, event: Value) -> Value {
     }
 }
 
-async fn login(stack: &Stack, lambda: &Emulator, user: &str) -> Value {
-    let code = stack.wechat.issue_code(stack.appid(), user);
-    let r = lambda
-        .http(events::post_json("/auth/login", &json!({"code": code})))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.raw_body);
-    r.body
-}
-
 #[tokio::test]
 async fn a_valid_access_token_is_authorized_with_the_callers_context() {
     let stack = Stack::new().await;
     let code_exchange = stack.start("code-exchange", &[]).await;
-    let session = login(&stack, &code_exchange, "alice").await;
+    let session = stack.login(&code_exchange, "alice").await;
     let authorizer = stack.start("authorizer", &[]).await;
     let token = session["access_token"].as_str().unwrap();
     let d = decide(
@@ -111,7 +102,7 @@ async fn an_authorizer_started_before_any_login_learns_the_key_later() {
     let stack = Stack::new().await;
     let authorizer = stack.start("authorizer", &[]).await; // the directory is empty
     let code_exchange = stack.start("code-exchange", &[]).await; // publishes at cold start
-    let session = login(&stack, &code_exchange, "bob").await;
+    let session = stack.login(&code_exchange, "bob").await;
     let token = session["access_token"].as_str().unwrap();
     let d = decide(
         &authorizer,

@@ -59,3 +59,18 @@ async fn the_session_and_authorizer_event_files_reach_their_handlers() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_phone_event_files_reach_the_bind_phone_handler() {
+    let stack = Stack::new().await;
+    let bind = stack.start("bind-phone", &[]).await;
+    for name in ["phone.json", "phone-legacy.json"] {
+        let r = bind.http(event(name)).await;
+        assert_eq!(
+            (r.status, r.error_code()),
+            (401, "UNAUTHORIZED"),
+            "{name}: {}",
+            r.raw_body
+        );
+    }
+}

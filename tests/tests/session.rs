@@ -14,15 +14,6 @@ use wxlogin_tests::events;
 use wxlogin_tests::moto;
 use wxlogin_tests::stack::Stack;
 
-async fn login(stack: &Stack, lambda: &Emulator, user: &str) -> Value {
-    let code = stack.wechat.issue_code(stack.appid(), user);
-    let r = lambda
-        .http(events::post_json("/auth/login", &json!({"code": code})))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.raw_body);
-    r.body
-}
-
 fn bearer(session: &Value) -> String {
     format!("Bearer {}", session["access_token"].as_str().unwrap())
 }
@@ -50,7 +41,7 @@ async fn authorized(authorizer: &Emulator, session: &Value) -> bool {
 async fn me_returns_the_callers_profile_and_refuses_without_a_token() {
     let stack = Stack::new().await;
     let code_exchange = stack.start("code-exchange", &[]).await;
-    let s = login(&stack, &code_exchange, "alice").await;
+    let s = stack.login(&code_exchange, "alice").await;
     let session = stack.start("session", &[]).await;
     let me = session
         .http(events::http(
@@ -101,8 +92,8 @@ async fn jwks_lists_the_published_keys_that_verify_our_tokens() {
 async fn logout_revokes_this_refresh_family_at_once_and_leaves_others() {
     let stack = Stack::new().await;
     let code_exchange = stack.start("code-exchange", &[]).await;
-    let phone_a = login(&stack, &code_exchange, "bob").await;
-    let phone_b = login(&stack, &code_exchange, "bob").await;
+    let phone_a = stack.login(&code_exchange, "bob").await;
+    let phone_b = stack.login(&code_exchange, "bob").await;
     let session = stack.start("session", &[]).await;
     let authorizer = stack.start("authorizer", &[]).await;
     let out = session
@@ -133,9 +124,9 @@ async fn logout_revokes_this_refresh_family_at_once_and_leaves_others() {
 async fn logout_all_makes_every_older_refresh_token_fail() {
     let stack = Stack::new().await;
     let code_exchange = stack.start("code-exchange", &[]).await;
-    let a = login(&stack, &code_exchange, "carol").await;
-    let b = login(&stack, &code_exchange, "carol").await;
-    let other_user = login(&stack, &code_exchange, "dave").await;
+    let a = stack.login(&code_exchange, "carol").await;
+    let b = stack.login(&code_exchange, "carol").await;
+    let other_user = stack.login(&code_exchange, "dave").await;
     let session = stack.start("session", &[]).await;
     let out = session
         .http(events::http(
@@ -153,7 +144,7 @@ async fn logout_all_makes_every_older_refresh_token_fail() {
     assert_eq!(refresh(&code_exchange, &other_user).await.status, 200);
     // A login after the logout works (its family is newer than the cut-off second).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let c = login(&stack, &code_exchange, "carol").await;
+    let c = stack.login(&code_exchange, "carol").await;
     assert_eq!(refresh(&code_exchange, &c).await.status, 200);
 }
 
@@ -161,7 +152,7 @@ async fn logout_all_makes_every_older_refresh_token_fail() {
 async fn logout_with_only_a_refresh_token_works_and_bad_proofs_are_refused() {
     let stack = Stack::new().await;
     let code_exchange = stack.start("code-exchange", &[]).await;
-    let s = login(&stack, &code_exchange, "erin").await;
+    let s = stack.login(&code_exchange, "erin").await;
     let session = stack.start("session", &[]).await;
     let out = session
         .http(events::post_json(
@@ -199,7 +190,7 @@ async fn a_key_rotation_keeps_old_tokens_working_while_new_ones_use_the_new_key(
     let stack = Stack::new().await;
     let old_signer = stack.start("code-exchange", &[]).await;
     let authorizer = stack.start("authorizer", &[]).await;
-    let before = login(&stack, &old_signer, "frank").await;
+    let before = stack.login(&old_signer, "frank").await;
     let old_kid = Keyring::from_secret_json(&stack.signing_secret)
         .unwrap()
         .current
@@ -213,7 +204,7 @@ async fn a_key_rotation_keeps_old_tokens_working_while_new_ones_use_the_new_key(
     assert_ne!(old_kid, new_kid);
 
     let new_signer = stack.start("code-exchange", &[]).await; // cold start: new key, published
-    let after = login(&stack, &new_signer, "frank").await;
+    let after = stack.login(&new_signer, "frank").await;
     let header = |s: &Value| {
         jsonwebtoken::decode_header(s["access_token"].as_str().unwrap())
             .unwrap()

@@ -70,14 +70,11 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             self.store.revoke_family(&family.id).await?;
             return Err(AppError::RefreshRevoked);
         }
-        Ok(SessionTokens {
-            status: "ok",
+        Ok(SessionTokens::issued(
             access_token,
-            token_type: "Bearer",
-            expires_in: settings.access_ttl_secs,
-            refresh_token: minted.token,
-            refresh_expires_in: settings.refresh_ttl_secs,
-            user: UserView::new(&user.id, user.phone.as_ref(), false),
-        })
+            minted.token,
+            settings,
+            UserView::new(&user.id, user.phone.as_ref(), false),
+        ))
     }
 }

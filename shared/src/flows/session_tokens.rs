@@ -45,6 +45,26 @@ pub struct SessionTokens {
     pub user: UserView,
 }
 
+impl SessionTokens {
+    /// The answer for a freshly issued pair.
+    pub fn issued(
+        access_token: String,
+        refresh_token: String,
+        settings: &crate::config::TokenSettings,
+        user: UserView,
+    ) -> Self {
+        Self {
+            status: "ok",
+            access_token,
+            token_type: "Bearer",
+            expires_in: settings.access_ttl_secs,
+            refresh_token,
+            refresh_expires_in: settings.refresh_ttl_secs,
+            user,
+        }
+    }
+}
+
 /// Who gets the session.
 pub struct SessionFor<'a> {
     pub user_id: &'a UserId,
@@ -95,14 +115,11 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             now,
         )?;
         self.store.start_session(key.as_ref(), &family).await?;
-        Ok(SessionTokens {
-            status: "ok",
+        Ok(SessionTokens::issued(
             access_token,
-            token_type: "Bearer",
-            expires_in: settings.access_ttl_secs,
-            refresh_token: minted.token,
-            refresh_expires_in: settings.refresh_ttl_secs,
-            user: UserView::new(who.user_id, who.phone, who.created),
-        })
+            minted.token,
+            settings,
+            UserView::new(who.user_id, who.phone, who.created),
+        ))
     }
 }

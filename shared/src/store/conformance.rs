@@ -11,6 +11,7 @@
 use super::*;
 use crate::crypto::{random_bytes, random_id};
 use crate::domain::PhoneNumber;
+use crate::tokens::{KeyDirectory, Keyring, PublishedKeys};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -35,6 +36,14 @@ pub async fn run_all<S: Store>(store: &S) {
     rotate_family(store).await;
     rotate_family_concurrent(store).await;
     revoke_family(store).await;
+    user_version(store).await;
+    create_user_phone(store).await;
+    bind_phone(store).await;
+    phone_code_claims(store).await;
+    phone_code_concurrent_claims(store).await;
+    end_all_sessions(store).await;
+    start_session_without_key(store).await;
+    published_keys(store).await;
 }
 
 // ---- fresh ids -------------------------------------------------------------------------
@@ -928,6 +937,571 @@ pub async fn revoke_family<S: Store>(store: &S) {
         None,
         "revoking a missing family creates nothing"
     );
+}
+
+// ---- user versions ---------------------------------------------------------------------
+
+/// `User.version`: `create_user` stores version 1; a successful `link_openid` bumps it by
+/// one; a `link_openid` with a stale version is `UserChanged` and writes nothing.
+pub async fn user_version<S: Store>(store: &S) {
+    let (app1, oid1) = (app(), openid());
+    let owner = user(None);
+    assert_eq!(owner.version, 1);
+    assert_eq!(
+        store.create_user(&owner, &app1, &oid1, None).await.unwrap(),
+        CreateUserOutcome::Created
+    );
+    let read = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(read.version, 1, "create_user stores version 1");
+
+    let (app2, oid2) = (app(), openid());
+    assert_eq!(
+        store
+            .link_openid(&read, &app2, &oid2, None, NOW + 1)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    let linked = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(linked.version, 2, "a link bumps the version by one");
+
+    // `read` is stale now (version 1, stored 2): a third app is refused, nothing written.
+    let (app3, oid3) = (app(), openid());
+    assert_eq!(
+        store
+            .link_openid(&read, &app3, &oid3, None, NOW + 2)
+            .await
+            .unwrap(),
+        LinkOutcome::UserChanged
+    );
+    assert_eq!(
+        store.get_user(&owner.id).await.unwrap().unwrap(),
+        linked,
+        "a refused link leaves the user as it was"
+    );
+    assert_eq!(
+        store
+            .touch_openid_link(&app3, &oid3, None, NOW + 3)
+            .await
+            .unwrap(),
+        None,
+        "a refused link writes no link item"
+    );
+
+    // With the fresh read it links, and the version moves on again.
+    assert_eq!(
+        store
+            .link_openid(&linked, &app3, &oid3, None, NOW + 4)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    assert_eq!(store.get_user(&owner.id).await.unwrap().unwrap().version, 3);
+}
+
+// ---- phones ----------------------------------------------------------------------------
+
+/// `create_user` with a phone writes the phone's ownership item and puts the phone on the
+/// link; a second user with the same phone is `PhoneTaken` and leaves nothing behind (no
+/// user, no openid link, no unionid link).
+pub async fn create_user_phone<S: Store>(store: &S) {
+    let (appid, oid, p) = (app(), openid(), phone());
+    assert_eq!(store.phone_owner(&p).await.unwrap(), None);
+    let first = user(Some(p.clone()));
+    assert_eq!(
+        store.create_user(&first, &appid, &oid, None).await.unwrap(),
+        CreateUserOutcome::Created
+    );
+    assert_eq!(
+        store.phone_owner(&p).await.unwrap(),
+        Some(first.id.clone()),
+        "create_user writes the phone's ownership item"
+    );
+    assert_eq!(
+        store.get_user(&first.id).await.unwrap().unwrap().phone,
+        Some(p.clone())
+    );
+    assert_eq!(
+        store
+            .touch_openid_link(&appid, &oid, None, NOW)
+            .await
+            .unwrap()
+            .and_then(|l| l.phone),
+        Some(p.clone()),
+        "the openid link carries the phone"
+    );
+
+    // Another openid (same app, then another app with a unionid) with the same phone.
+    for with_unionid in [false, true] {
+        let (app2, oid2, u) = (
+            if with_unionid { app() } else { appid.clone() },
+            openid(),
+            unionid(),
+        );
+        let second = user(Some(p.clone()));
+        assert_eq!(
+            store
+                .create_user(&second, &app2, &oid2, with_unionid.then_some(&u))
+                .await
+                .unwrap(),
+            CreateUserOutcome::PhoneTaken
+        );
+        assert_eq!(store.get_user(&second.id).await.unwrap(), None, "no user");
+        assert_eq!(
+            store
+                .touch_openid_link(&app2, &oid2, None, NOW)
+                .await
+                .unwrap(),
+            None,
+            "no openid link"
+        );
+        assert_eq!(
+            store.find_unionid_user(&u).await.unwrap(),
+            None,
+            "no unionid link"
+        );
+        assert_eq!(store.phone_owner(&p).await.unwrap(), Some(first.id.clone()));
+    }
+}
+
+/// `bind_phone` on a user as read: `Bound`, the user gains the phone and version + 1, the
+/// ownership item names it, and every openid link of the user carries the phone. Refusals
+/// write nothing: binding again (the user has a phone: `UserChanged`), another user binding
+/// the phone (`PhoneTaken`), a stale version and a missing user (`UserChanged`).
+pub async fn bind_phone<S: Store>(store: &S) {
+    let (app1, oid1, app2, oid2) = (app(), openid(), app(), openid());
+    let owner = user(None);
+    assert_eq!(
+        store.create_user(&owner, &app1, &oid1, None).await.unwrap(),
+        CreateUserOutcome::Created
+    );
+    let read = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .link_openid(&read, &app2, &oid2, None, NOW)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    let read = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(read.openids.len(), 2);
+
+    let p = phone();
+    assert_eq!(
+        store.bind_phone(&read, &p).await.unwrap(),
+        BindOutcome::Bound
+    );
+    let bound = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(
+        bound,
+        User {
+            phone: Some(p.clone()),
+            version: read.version + 1,
+            ..read.clone()
+        },
+        "the user gains the phone and version + 1, nothing else"
+    );
+    assert_eq!(store.phone_owner(&p).await.unwrap(), Some(owner.id.clone()));
+    for (appid, oid) in [(&app1, &oid1), (&app2, &oid2)] {
+        assert_eq!(
+            store
+                .touch_openid_link(appid, oid, None, NOW + 1)
+                .await
+                .unwrap()
+                .map(|l| (l.user_id, l.phone)),
+            Some((owner.id.clone(), Some(p.clone()))),
+            "every openid link of the user carries the phone"
+        );
+    }
+
+    // Binding again with the fresh read: the user already has a phone, so UserChanged (the
+    // phone's ownership item being the user's own does not make it Bound), with the same
+    // phone or another one; nothing changes and the other phone stays unowned.
+    let q = phone();
+    for again in [&p, &q] {
+        assert_eq!(
+            store.bind_phone(&bound, again).await.unwrap(),
+            BindOutcome::UserChanged,
+            "a user that has a phone cannot bind one"
+        );
+        assert_eq!(store.get_user(&owner.id).await.unwrap().unwrap(), bound);
+    }
+    assert_eq!(store.phone_owner(&p).await.unwrap(), Some(owner.id.clone()));
+    assert_eq!(store.phone_owner(&q).await.unwrap(), None);
+
+    // Another user binding the owned phone.
+    let (app3, oid3) = (app(), openid());
+    let other = user(None);
+    assert_eq!(
+        store.create_user(&other, &app3, &oid3, None).await.unwrap(),
+        CreateUserOutcome::Created
+    );
+    let other_read = store.get_user(&other.id).await.unwrap().unwrap();
+    assert_eq!(
+        store.bind_phone(&other_read, &p).await.unwrap(),
+        BindOutcome::PhoneTaken
+    );
+    assert_eq!(
+        store.get_user(&other.id).await.unwrap().unwrap(),
+        other_read,
+        "the refused user is unchanged (no phone, same version)"
+    );
+    assert_eq!(
+        store
+            .touch_openid_link(&app3, &oid3, None, NOW + 2)
+            .await
+            .unwrap()
+            .and_then(|l| l.phone),
+        None
+    );
+    assert_eq!(store.phone_owner(&p).await.unwrap(), Some(owner.id.clone()));
+    // A bound phone is as taken for a new user as one created with a user.
+    let newcomer = user(Some(p.clone()));
+    let (app4, oid4) = (app(), openid());
+    assert_eq!(
+        store
+            .create_user(&newcomer, &app4, &oid4, None)
+            .await
+            .unwrap(),
+        CreateUserOutcome::PhoneTaken
+    );
+    assert_eq!(store.get_user(&newcomer.id).await.unwrap(), None);
+
+    // A stale version (read before a link): UserChanged, nothing written.
+    let stale = other_read;
+    let (app5, oid5) = (app(), openid());
+    assert_eq!(
+        store
+            .link_openid(&stale, &app5, &oid5, None, NOW + 3)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked
+    );
+    let current = store.get_user(&other.id).await.unwrap().unwrap();
+    assert_eq!(current.version, stale.version + 1);
+    let r = phone();
+    assert_eq!(
+        store.bind_phone(&stale, &r).await.unwrap(),
+        BindOutcome::UserChanged
+    );
+    assert_eq!(store.get_user(&other.id).await.unwrap().unwrap(), current);
+    assert_eq!(store.phone_owner(&r).await.unwrap(), None);
+    for (appid, oid) in [(&app3, &oid3), (&app5, &oid5)] {
+        assert_eq!(
+            store
+                .touch_openid_link(appid, oid, None, NOW + 4)
+                .await
+                .unwrap()
+                .and_then(|l| l.phone),
+            None
+        );
+    }
+    // ...and the fresh read binds it.
+    assert_eq!(
+        store.bind_phone(&current, &r).await.unwrap(),
+        BindOutcome::Bound
+    );
+    assert_eq!(store.phone_owner(&r).await.unwrap(), Some(other.id.clone()));
+
+    // A user that does not exist.
+    let ghost = user(None);
+    let s = phone();
+    assert_eq!(
+        store.bind_phone(&ghost, &s).await.unwrap(),
+        BindOutcome::UserChanged
+    );
+    assert_eq!(store.get_user(&ghost.id).await.unwrap(), None);
+    assert_eq!(store.phone_owner(&s).await.unwrap(), None);
+}
+
+/// `claim_phone_code`: Fresh for the first openid, then Pending for it until
+/// `complete_phone_code`, then Done(phone); OtherOwner for anyone else; Fresh again after
+/// `release_phone_code` or once `now >= expires_at` (the old answer gone); per app.
+pub async fn phone_code_claims<S: Store>(store: &S) {
+    let (appid, digest, o1, o2) = (app(), random_id(32), openid(), openid());
+    let exp = NOW + 300;
+    let claim = |oid: &OpenId, now: u64, expires_at: u64| {
+        let oid = oid.clone();
+        let (appid, digest) = (&appid, &digest);
+        async move {
+            store
+                .claim_phone_code(appid, digest, &oid, now, expires_at)
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(claim(&o1, NOW, exp).await, PhoneCodeClaim::Fresh);
+    assert_eq!(claim(&o1, NOW + 1, exp).await, PhoneCodeClaim::Pending);
+    assert_eq!(claim(&o2, NOW + 1, exp).await, PhoneCodeClaim::OtherOwner);
+
+    let p = phone();
+    store
+        .complete_phone_code(&appid, &digest, &p)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&o1, NOW + 2, exp).await,
+        PhoneCodeClaim::Done(p.clone())
+    );
+    assert_eq!(
+        claim(&o1, exp - 1, exp + 300).await,
+        PhoneCodeClaim::Done(p.clone()),
+        "a repeated claim neither renews nor resets the claim"
+    );
+    assert_eq!(claim(&o2, NOW + 2, exp).await, PhoneCodeClaim::OtherOwner);
+
+    // The same digest in another app is another code.
+    assert_eq!(
+        store
+            .claim_phone_code(&app(), &digest, &o2, NOW, exp)
+            .await
+            .unwrap(),
+        PhoneCodeClaim::Fresh
+    );
+
+    // Released: anyone's, fresh, without the old answer.
+    store.release_phone_code(&appid, &digest).await.unwrap();
+    assert_eq!(claim(&o2, NOW + 3, exp).await, PhoneCodeClaim::Fresh);
+    assert_eq!(claim(&o2, NOW + 3, exp).await, PhoneCodeClaim::Pending);
+    assert_eq!(claim(&o1, NOW + 3, exp).await, PhoneCodeClaim::OtherOwner);
+
+    // Expired (`expires_at <= now`): fresh for anyone, the answer forgotten.
+    store
+        .complete_phone_code(&appid, &digest, &p)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&o1, exp - 1, exp + 300).await,
+        PhoneCodeClaim::OtherOwner
+    );
+    assert_eq!(claim(&o1, exp, exp + 300).await, PhoneCodeClaim::Fresh);
+    assert_eq!(
+        claim(&o1, exp + 1, exp + 300).await,
+        PhoneCodeClaim::Pending,
+        "an expired claim's answer does not carry over"
+    );
+    assert_eq!(
+        claim(&o2, exp + 1, exp + 300).await,
+        PhoneCodeClaim::OtherOwner
+    );
+    // ...also for the same openid.
+    assert_eq!(
+        claim(&o1, exp + 300, exp + 600).await,
+        PhoneCodeClaim::Fresh
+    );
+
+    // Releasing or completing a code nobody claimed writes nothing: it stays Fresh.
+    let unclaimed = random_id(32);
+    store.release_phone_code(&appid, &unclaimed).await.unwrap();
+    store
+        .complete_phone_code(&appid, &unclaimed, &p)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_phone_code(&appid, &unclaimed, &o2, NOW, exp)
+            .await
+            .unwrap(),
+        PhoneCodeClaim::Fresh,
+        "completing an unclaimed code creates no claim"
+    );
+}
+
+/// Eight openids claim one phone code at once: exactly one is Fresh, the others OtherOwner.
+pub async fn phone_code_concurrent_claims<S: Store>(store: &S) {
+    let (appid, digest) = (app(), random_id(32));
+    let openids: Vec<OpenId> = (0..8).map(|_| openid()).collect();
+    let claims: Vec<PhoneCodeClaim> = join_all(
+        openids
+            .iter()
+            .map(|o| store.claim_phone_code(&appid, &digest, o, NOW, NOW + 300))
+            .collect(),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    let fresh: Vec<&OpenId> = openids
+        .iter()
+        .zip(&claims)
+        .filter(|(_, c)| **c == PhoneCodeClaim::Fresh)
+        .map(|(o, _)| o)
+        .collect();
+    assert_eq!(
+        fresh.len(),
+        1,
+        "exactly one concurrent claim is fresh: {claims:?}"
+    );
+    assert!(
+        claims
+            .iter()
+            .filter(|c| **c != PhoneCodeClaim::Fresh)
+            .all(|c| *c == PhoneCodeClaim::OtherOwner),
+        "the others are OtherOwner: {claims:?}"
+    );
+    assert_eq!(
+        store
+            .claim_phone_code(&appid, &digest, fresh[0], NOW + 1, NOW + 300)
+            .await
+            .unwrap(),
+        PhoneCodeClaim::Pending,
+        "the winner holds the claim"
+    );
+}
+
+// ---- log out everywhere ----------------------------------------------------------------
+
+/// `end_all_sessions` sets `sessions_valid_after` to `now`, never lowers it, changes nothing
+/// else (not the version), and creates nothing for a missing user.
+pub async fn end_all_sessions<S: Store>(store: &S) {
+    let owner = user(None);
+    assert_eq!(
+        store
+            .create_user(&owner, &app(), &openid(), None)
+            .await
+            .unwrap(),
+        CreateUserOutcome::Created
+    );
+    let read = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(read.sessions_valid_after, 0);
+
+    store.end_all_sessions(&owner.id, NOW + 100).await.unwrap();
+    let after = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(
+        after,
+        User {
+            sessions_valid_after: NOW + 100,
+            ..read.clone()
+        },
+        "only sessions_valid_after changes (the version does not)"
+    );
+    for earlier in [NOW + 50, NOW + 100, 0] {
+        store.end_all_sessions(&owner.id, earlier).await.unwrap();
+        assert_eq!(
+            store
+                .get_user(&owner.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .sessions_valid_after,
+            NOW + 100,
+            "a smaller or equal now never lowers it"
+        );
+    }
+    store.end_all_sessions(&owner.id, NOW + 200).await.unwrap();
+    assert_eq!(
+        store
+            .get_user(&owner.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sessions_valid_after,
+        NOW + 200
+    );
+
+    let ghost = UserId::new_random();
+    store.end_all_sessions(&ghost, NOW).await.unwrap();
+    assert_eq!(
+        store.get_user(&ghost).await.unwrap(),
+        None,
+        "a missing user is not created"
+    );
+}
+
+/// `start_session` without a key stores the family only (and keeps a key stored before);
+/// with a key it stores both.
+pub async fn start_session_without_key<S: Store>(store: &S) {
+    let (appid, oid, uid) = (app(), openid(), UserId::new_random());
+    let fam = family(&uid, &appid, &oid, NOW + 86_400);
+    store.start_session(None, &fam).await.unwrap();
+    assert_eq!(store.get_family(&fam.id, NOW).await.unwrap(), Some(fam));
+    assert_eq!(
+        store.get_session_key(&appid, &oid, NOW).await.unwrap(),
+        None,
+        "no session key is written"
+    );
+
+    let key = session_key(&appid, &oid, NOW + 3600);
+    let fam2 = family(&uid, &appid, &oid, NOW + 86_400);
+    store.start_session(Some(&key), &fam2).await.unwrap();
+    assert_eq!(store.get_family(&fam2.id, NOW).await.unwrap(), Some(fam2));
+    assert_eq!(
+        store.get_session_key(&appid, &oid, NOW).await.unwrap(),
+        Some(key.clone())
+    );
+
+    let fam3 = family(&uid, &appid, &oid, NOW + 86_400);
+    store.start_session(None, &fam3).await.unwrap();
+    assert_eq!(store.get_family(&fam3.id, NOW).await.unwrap(), Some(fam3));
+    assert_eq!(
+        store.get_session_key(&appid, &oid, NOW).await.unwrap(),
+        Some(key),
+        "a session without a key leaves the stored key alone"
+    );
+}
+
+// ---- published keys --------------------------------------------------------------------
+
+/// `publish_keys`/`load_keys` (`KeyDirectory`): the store holds one published set. A set
+/// replaces it only when it is the same set or the published `current` is its `previous`
+/// (a newer keyring); an older or unrelated set never rolls it back; publishing is
+/// idempotent. A store (table) may already hold a set of someone else's: then the check
+/// can only show that its unrelated sets do not replace it.
+pub async fn published_keys<S: Store>(store: &S) {
+    let ring = |previous: Option<&str>| {
+        let secret = Keyring::generate_secret_json(previous);
+        let seed: serde_json::Value = serde_json::from_str(&secret).unwrap();
+        let keys = PublishedKeys::of(&Keyring::from_secret_json(&secret).unwrap());
+        (seed["current"].as_str().unwrap().to_owned(), keys)
+    };
+    let (seed1, k1) = ring(None);
+    let (seed2, k2) = ring(Some(&seed1));
+    let (_, k3) = ring(Some(&seed2));
+    let (_, unrelated) = ring(None);
+    assert_eq!(k2.previous_kid.as_ref(), Some(&k1.current_kid));
+    assert_eq!(k3.previous_kid.as_ref(), Some(&k2.current_kid));
+
+    let before = store.load_keys().await.unwrap();
+    store.publish_keys(&k1).await.unwrap();
+    if let Some(theirs) = before {
+        assert_eq!(
+            store.load_keys().await.unwrap(),
+            Some(theirs),
+            "an unrelated set does not replace the published one"
+        );
+        return;
+    }
+    let load = || async { store.load_keys().await.unwrap() };
+    assert_eq!(load().await, Some(k1.clone()), "the first set is published");
+    store.publish_keys(&k1).await.unwrap();
+    assert_eq!(load().await, Some(k1.clone()), "publishing is idempotent");
+
+    store.publish_keys(&k2).await.unwrap();
+    assert_eq!(
+        load().await,
+        Some(k2.clone()),
+        "the rotated set replaces it"
+    );
+    store.publish_keys(&k1).await.unwrap();
+    assert_eq!(
+        load().await,
+        Some(k2.clone()),
+        "an older signer does not roll it back"
+    );
+    store.publish_keys(&k2).await.unwrap();
+    assert_eq!(load().await, Some(k2.clone()));
+
+    store.publish_keys(&k3).await.unwrap();
+    assert_eq!(
+        load().await,
+        Some(k3.clone()),
+        "a second rotation replaces it, dropping the oldest key"
+    );
+    for old in [&k1, &k2, &unrelated] {
+        store.publish_keys(old).await.unwrap();
+        assert_eq!(load().await, Some(k3.clone()));
+    }
 }
 
 #[cfg(test)]

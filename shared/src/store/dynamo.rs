@@ -430,18 +430,24 @@ impl Store for DynamoStore {
             ]);
             items.push(self.put(union_item, Some("attribute_not_exists(pk)"))?);
         }
+        let unionid_index = unionid.map(|_| 2);
+        let phone_index = user.phone.as_ref().map(|_| items.len());
+        if let Some(p) = &user.phone {
+            items.push(self.put(phone_item(p, &user.id), Some("attribute_not_exists(pk)"))?);
+        }
         match self.transact(items).await? {
             Ok(()) => Ok(CreateUserOutcome::Created),
             Err(reasons) => {
-                let failed = |i: usize| {
-                    reasons
-                        .get(i)
+                let failed = |i: Option<usize>| {
+                    i.and_then(|i| reasons.get(i))
                         .is_some_and(|c| c == "ConditionalCheckFailed")
                 };
-                if failed(1) {
+                if failed(Some(1)) {
                     Ok(CreateUserOutcome::OpenIdTaken)
-                } else if failed(2) {
+                } else if failed(unionid_index) {
                     Ok(CreateUserOutcome::UnionIdTaken)
+                } else if failed(phone_index) {
+                    Ok(CreateUserOutcome::PhoneTaken)
                 } else {
                     Err(corrupt("user id collision"))
                 }

@@ -1,0 +1,33 @@
+//! Production wiring shared by the functions that sign tokens (code-exchange, bind-phone):
+//! the backend over DynamoDB, Secrets Manager and the real WeChat client, built once per cold
+//! start with both secrets loaded and the public keys published. Any failure fails the start.
+
+use crate::aws::load_sdk_config;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::flows::Backend;
+use crate::secrets::aws::SecretsManagerSource;
+use crate::store::dynamo::DynamoStore;
+use crate::tokens::TokenIssuer;
+use crate::wechat::client::WeChatClient;
+use std::sync::Arc;
+
+pub type ProductionBackend = Backend<DynamoStore, WeChatClient, SecretsManagerSource>;
+
+pub async fn production_backend(
+    config: &Config,
+) -> Result<ProductionBackend, Box<dyn std::error::Error + Send + Sync>> {
+    let sdk = load_sdk_config().await;
+    let backend = Backend::new(
+        DynamoStore::new(&sdk, config.require_table_name()?),
+        WeChatClient::new(&config.wechat_api_base)?,
+        Arc::new(SecretsManagerSource::new(&sdk)),
+        config.require_wechat_secret_id()?,
+        config.require_signing_key_secret_id()?,
+        TokenIssuer::new(config.tokens.clone()),
+        config.signup_mode,
+        Arc::new(SystemClock),
+    );
+    backend.load_secrets().await?;
+    Ok(backend)
+}
