@@ -11,7 +11,7 @@
 use super::*;
 use crate::crypto::{random_bytes, random_id};
 use crate::domain::PhoneNumber;
-use crate::tokens::{KeyDirectory, Keyring, PublishedKeys};
+use crate::tokens::{Keyring, PublishedKeys};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -1247,7 +1247,7 @@ pub async fn phone_code_claims<S: Store>(store: &S) {
     assert_eq!(
         claim(&o1, exp - 1, exp + 300).await,
         PhoneCodeClaim::Done(p.clone()),
-        "a repeated claim neither renews nor resets the claim"
+        "the owner's repeated claim still finds the answer"
     );
     assert_eq!(claim(&o2, NOW + 2, exp).await, PhoneCodeClaim::OtherOwner);
 

@@ -713,16 +713,23 @@ impl Store for DynamoStore {
         digest: &str,
         phone: &PhoneNumber,
     ) -> StoreResult<()> {
-        self.client
+        // Only onto an existing claim: an upsert would leave an item without an owner or an
+        // expiry, which every later claim of the code would read as someone else's, forever.
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(keys::phone_code(appid, digest)))
             .update_expression("SET phone = :phone")
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":phone", s(phone.e164()))
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn release_phone_code(&self, appid: &AppId, digest: &str) -> StoreResult<()> {
