@@ -7,7 +7,7 @@
 use crate::clock::SharedClock;
 use crate::error::AppError;
 use crate::tokens::keys::PublicKeySet;
-use crate::tokens::{AccessClaims, KeyDirectory, TokenVerifier, VerifyError};
+use crate::tokens::{AccessClaims, PublishedKeySource, TokenVerifier, VerifyError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -23,7 +23,7 @@ pub struct AccessGate<D> {
     last_reload: AtomicU64,
 }
 
-impl<D: KeyDirectory> AccessGate<D> {
+impl<D: PublishedKeySource> AccessGate<D> {
     /// Loads the published keys. An empty directory is not an error (nobody has logged in
     /// yet): every token is refused until a signer publishes.
     pub async fn load(

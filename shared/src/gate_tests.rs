@@ -8,7 +8,9 @@ use crate::domain::{AppId, OpenId, UserId};
 use crate::gate::{AccessGate, RELOAD_MIN_INTERVAL_SECS};
 use crate::store::InMemoryStore;
 use crate::tokens::issuer::AccessSubject;
-use crate::tokens::{KeyDirectory, Keyring, PublishedKeys, TokenIssuer, VerifyError};
+use crate::tokens::{
+    KeyDirectory, Keyring, PublishedKeySource as _, PublishedKeys, TokenIssuer, VerifyError,
+};
 use std::sync::Arc;
 
 const NOW: u64 = 1_700_000_000;

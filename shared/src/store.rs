@@ -7,6 +7,8 @@
 pub mod conformance;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+#[cfg(feature = "key-reader")]
+pub mod key_reader;
 pub mod keys;
 pub mod memory;
 pub mod records;

@@ -12,7 +12,7 @@ pub mod verifier;
 mod verifier_tests;
 
 pub use claims::{AccessClaims, BindClaims, TokenUse};
-pub use directory::{KeyDirectory, PublishedKeys};
+pub use directory::{KeyDirectory, PublishedKeySource, PublishedKeys};
 pub use issuer::TokenIssuer;
 pub use keys::{Keyring, PublicKey, PublicKeySet};
 pub use verifier::{TokenVerifier, VerifyError};

@@ -251,7 +251,7 @@ async fn concurrent_first_logins_across_tasks_create_one_user() {
 
 #[tokio::test]
 async fn a_stale_signer_cannot_roll_the_published_keys_back() {
-    use wxlogin::tokens::{KeyDirectory, Keyring, PublishedKeys};
+    use wxlogin::tokens::{KeyDirectory, Keyring, PublishedKeySource as _, PublishedKeys};
     let sdk = moto::sdk_config().await;
     let table = moto::unique("keys");
     moto::create_table(&sdk, &table).await;

@@ -1,21 +1,21 @@
 //! Lambda `authorizer`: verifies wxlogin access tokens for every route of the customer's API.
-//! Loads the published public keys once at cold start (one DynamoDB GetItem, no Secrets
-//! Manager, no WeChat client); verification itself does no I/O.
+//! Loads the published public keys once at cold start (one signed DynamoDB GetItem, no AWS SDK,
+//! no Secrets Manager, no WeChat client); verification itself does no I/O.
 
 use std::sync::Arc;
 use wxlogin::clock::SystemClock;
 use wxlogin::config::Config;
 use wxlogin::gate::AccessGate;
 use wxlogin::http::routes::authorizer;
-use wxlogin::store::dynamo::DynamoStore;
+use wxlogin::store::key_reader::SignedKeyReader;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let directory = DynamoStore::from_lambda_env(config.require_table_name()?)?;
+    let keys = SignedKeyReader::from_lambda_env(config.require_table_name()?)?;
     let gate = AccessGate::load(
-        directory,
+        keys,
         &config.tokens.issuer,
         &config.tokens.audience,
         Arc::new(SystemClock),

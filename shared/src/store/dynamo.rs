@@ -810,7 +810,9 @@ impl crate::tokens::KeyDirectory for DynamoStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+}
 
+impl crate::tokens::PublishedKeySource for DynamoStore {
     async fn load_keys(&self) -> StoreResult<Option<crate::tokens::PublishedKeys>> {
         let Some(item) = self.get(keys::SIGNING_KEYS.to_owned()).await? else {
             return Ok(None);

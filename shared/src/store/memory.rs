@@ -338,6 +338,12 @@ impl Store for InMemoryStore {
     }
 }
 
+impl crate::tokens::PublishedKeySource for InMemoryStore {
+    async fn load_keys(&self) -> StoreResult<Option<crate::tokens::PublishedKeys>> {
+        Ok(self.lock()?.published_keys.clone())
+    }
+}
+
 impl crate::tokens::KeyDirectory for InMemoryStore {
     async fn publish_keys(&self, keys: &crate::tokens::PublishedKeys) -> StoreResult<()> {
         let mut t = self.lock()?;
@@ -345,9 +351,5 @@ impl crate::tokens::KeyDirectory for InMemoryStore {
             t.published_keys = Some(keys.clone());
         }
         Ok(())
-    }
-
-    async fn load_keys(&self) -> StoreResult<Option<crate::tokens::PublishedKeys>> {
-        Ok(self.lock()?.published_keys.clone())
     }
 }

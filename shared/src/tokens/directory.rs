@@ -40,10 +40,15 @@ pub fn may_replace(published: Option<&PublishedKeys>, mine: &PublishedKeys) -> b
     }
 }
 
-pub trait KeyDirectory: Send + Sync + 'static {
+/// Reads the published set (verifiers).
+pub trait PublishedKeySource: Send + Sync + 'static {
+    fn load_keys(&self) -> impl Future<Output = StoreResult<Option<PublishedKeys>>> + Send;
+}
+
+/// Reads and writes the published set (signers, through their store).
+pub trait KeyDirectory: PublishedKeySource {
     /// Publishes `keys` unless a newer set is already there (see module doc). Idempotent.
     fn publish_keys(&self, keys: &PublishedKeys) -> impl Future<Output = StoreResult<()>> + Send;
-    fn load_keys(&self) -> impl Future<Output = StoreResult<Option<PublishedKeys>>> + Send;
 }
 
 #[cfg(test)]

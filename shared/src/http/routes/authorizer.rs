@@ -3,7 +3,7 @@
 //! the caller's context for a valid access token, `false` with `{}` for anything else.
 
 use crate::gate::AccessGate;
-use crate::tokens::KeyDirectory;
+use crate::tokens::PublishedKeySource;
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -28,7 +28,7 @@ fn bearer(event: &Value) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-pub async fn authorize<D: KeyDirectory>(gate: &AccessGate<D>, event: &Value) -> Value {
+pub async fn authorize<D: PublishedKeySource>(gate: &AccessGate<D>, event: &Value) -> Value {
     let started = Instant::now();
     let request_id = event
         .pointer("/requestContext/requestId")

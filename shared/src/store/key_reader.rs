@@ -1,0 +1,224 @@
+//! The authorizer's one read: the published public keys, fetched with a single SigV4-signed
+//! DynamoDB `GetItem` over HTTPS, without the AWS SDK (which would double the authorizer's size
+//! and cold start). Credentials, region and endpoint come from the Lambda environment
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
+//! `AWS_ENDPOINT_URL`). Signing is the SDK's own `aws-sigv4`. One attempt per read, 2 s timeout;
+//! callers decide when to read again.
+
+use super::keys::SIGNING_KEYS;
+use super::{StoreError, StoreResult};
+use crate::tokens::{PublishedKeySource, PublishedKeys};
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use serde_json::{Value, json};
+use std::time::{Duration, SystemTime};
+
+pub struct SignedKeyReader {
+    http: reqwest::Client,
+    endpoint: String,
+    region: String,
+    table: String,
+    credentials: Credentials,
+}
+
+impl SignedKeyReader {
+    pub fn from_lambda_env(table: &str) -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+        let region = var("AWS_REGION")?;
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .unwrap_or_else(|_| format!("https://dynamodb.{region}.amazonaws.com"))
+            .trim_end_matches('/')
+            .to_owned();
+        let credentials = Credentials::new(
+            var("AWS_ACCESS_KEY_ID")?,
+            var("AWS_SECRET_ACCESS_KEY")?,
+            std::env::var("AWS_SESSION_TOKEN").ok(),
+            None,
+            "lambda-environment",
+        );
+        Self::new(&endpoint, &region, table, credentials)
+    }
+
+    pub fn new(
+        endpoint: &str,
+        region: &str,
+        table: &str,
+        credentials: Credentials,
+    ) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            region: region.to_owned(),
+            table: table.to_owned(),
+            credentials,
+        })
+    }
+
+    async fn get_item(&self) -> StoreResult<Value> {
+        let body = json!({"TableName": self.table, "Key": {"pk": {"S": SIGNING_KEYS}}, "ConsistentRead": true}).to_string();
+        let url = format!("{}/", self.endpoint);
+        let unsigned = [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", "DynamoDB_20120810.GetItem"),
+        ];
+        let identity: Identity = self.credentials.clone().into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("dynamodb")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("signing: {e}")))?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            &url,
+            unsigned.iter().copied(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| StoreError::Unavailable(format!("signing: {e}")))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| StoreError::Unavailable(format!("signing: {e}")))?
+            .into_parts();
+        let mut request = self.http.post(&url).body(body);
+        for (name, value) in unsigned.iter().copied().chain(instructions.headers()) {
+            request = request.header(name, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("GetItem: {}", e.without_url())))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("GetItem body: {e}")))?;
+        if !status.is_success() {
+            // The body names the error type (throttling, access denied), never a secret.
+            return Err(StoreError::Unavailable(format!(
+                "GetItem HTTP {}: {}",
+                status.as_u16(),
+                text.chars().take(200).collect::<String>()
+            )));
+        }
+        serde_json::from_str(&text)
+            .map_err(|_| StoreError::Unavailable("GetItem answered non-JSON".into()))
+    }
+}
+
+fn string_attr<'a>(item: &'a Value, name: &str) -> Option<&'a str> {
+    item.get(name)?.get("S")?.as_str()
+}
+
+impl PublishedKeySource for SignedKeyReader {
+    async fn load_keys(&self) -> StoreResult<Option<PublishedKeys>> {
+        let answer = self.get_item().await?;
+        let Some(item) = answer.get("Item") else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str| StoreError::Corrupt(format!("signing keys item: {what}"));
+        let keys = string_attr(item, "keys")
+            .and_then(|j| serde_json::from_str(j).ok())
+            .ok_or_else(|| corrupt("keys"))?;
+        Ok(Some(PublishedKeys {
+            current_kid: string_attr(item, "current_kid")
+                .ok_or_else(|| corrupt("current_kid"))?
+                .to_owned(),
+            previous_kid: string_attr(item, "previous_kid").map(str::to_owned),
+            keys,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::serve;
+    use crate::http::{HttpRequest, HttpResponse};
+    use std::sync::{Arc, Mutex};
+
+    #[tokio::test]
+    async fn the_get_item_is_signed_with_sigv4_for_dynamodb_and_an_absent_item_is_none() {
+        let seen: Arc<Mutex<Option<HttpRequest>>> = Arc::default();
+        let keep = seen.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = serve(
+            listener,
+            Arc::new(move |req: HttpRequest| {
+                *keep.lock().unwrap() = Some(req);
+                Box::pin(async {
+                    HttpResponse {
+                        status: 200,
+                        headers: vec![],
+                        body: "{}".into(),
+                    }
+                })
+            }),
+        )
+        .unwrap();
+        let creds = Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            Some("session-token".into()),
+            None,
+            "test",
+        );
+        let reader =
+            SignedKeyReader::new(&server.url(), "ap-east-1", "wxlogin-table", creds).unwrap();
+        assert_eq!(reader.load_keys().await.unwrap(), None);
+        let req = seen.lock().unwrap().clone().unwrap();
+        assert_eq!(req.method, "POST");
+        assert_eq!(
+            req.header("x-amz-target"),
+            Some("DynamoDB_20120810.GetItem")
+        );
+        assert_eq!(req.header("x-amz-security-token"), Some("session-token"));
+        assert!(req.header("x-amz-date").is_some());
+        let auth = req.header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{auth}"
+        );
+        assert!(auth.contains("/ap-east-1/dynamodb/aws4_request"), "{auth}");
+        assert!(auth.contains("SignedHeaders=content-type;host;"), "{auth}");
+        assert!(auth.contains("x-amz-target"), "{auth}");
+        assert!(!auth.contains("secret"), "the secret key is never sent");
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"TableName": "wxlogin-table", "Key": {"pk": {"S": "SIGNING_KEYS"}}, "ConsistentRead": true})
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_status_is_unavailable_not_an_empty_key_set() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = serve(
+            listener,
+            Arc::new(|_req: HttpRequest| {
+                Box::pin(async {
+                    HttpResponse {
+                        status: 400,
+                        headers: vec![],
+                        body: r#"{"__type":"ThrottlingException"}"#.into(),
+                    }
+                })
+            }),
+        )
+        .unwrap();
+        let creds = Credentials::new("AKID", "secret", None, None, "test");
+        let reader = SignedKeyReader::new(&server.url(), "us-east-1", "t", creds).unwrap();
+        assert!(matches!(
+            reader.load_keys().await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+}
