@@ -8,9 +8,10 @@ use wxlogin::clock::SystemClock;
 use wxlogin::config::Config;
 use wxlogin::fake::{FakeWeChat, serve};
 use wxlogin::flows::{Backend, SessionService};
-use wxlogin::http::routes::{authorizer, bind_phone, code_exchange, not_found, session};
+use wxlogin::http::routes::{account, authorizer, bind_phone, code_exchange, not_found, session};
 use wxlogin::http::{HttpRequest, HttpResponse};
 use wxlogin::secrets::InMemorySecrets;
+use wxlogin::sms::LogSender;
 use wxlogin::store::InMemoryStore;
 use wxlogin::tokens::{Keyring, TokenIssuer};
 use wxlogin::wechat::client::WeChatClient;
@@ -85,6 +86,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     code_exchange::handle(&*backend, &request).await
                 } else if bind_phone::serves(&request) {
                     bind_phone::handle(&*backend, &request).await
+                } else if account::serves(&request) {
+                    // Locally the SMS is printed to this terminal, never sent.
+                    account::handle(&*backend, &LogSender, &request).await
                 } else if session::serves(&request) {
                     // API Gateway runs the authorizer before /auth/me; so does the local server.
                     if request.path == "/auth/me" && !authorized(&sessions, &request).await {
@@ -106,7 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the real WeChat"
     };
     println!(
-        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s -X POST {base}/auth/phone -H 'authorization: Bearer <access_token>' -d '{{\"code\":\"13800138000-1\"}}'\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
+        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s -X POST {base}/auth/phone -H 'authorization: Bearer <access_token>' -d '{{\"code\":\"13800138000-1\"}}'\n  curl -s -X POST {base}/auth/sms/send -d '{{\"phone\":\"13800138000\"}}'   # the code is printed below\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
         mode = config.signup_mode
     );
     tokio::signal::ctrl_c().await?;

@@ -30,6 +30,16 @@ pub struct Config {
     pub tokens: TokenSettings,
     pub signup_mode: SignupMode,
     pub wechat_api_base: String,
+    pub sms_sender: SmsSenderKind,
+}
+
+/// `SMS_SENDER`: how SMS codes leave (DESIGN §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsSenderKind {
+    /// Amazon SNS (the default).
+    Sns,
+    /// Printed to the log, never sent (local server).
+    Log,
 }
 
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
@@ -65,6 +75,15 @@ impl Config {
                 )));
             }
         };
+        let sms_sender = match get("SMS_SENDER").as_deref().map(str::trim) {
+            None | Some("sns") => SmsSenderKind::Sns,
+            Some("log") => SmsSenderKind::Log,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "SMS_SENDER must be \"sns\" or \"log\", got {other:?}"
+                )));
+            }
+        };
         let wechat_api_base = get("WECHAT_API_BASE")
             .unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned())
             .trim_end_matches('/')
@@ -94,6 +113,7 @@ impl Config {
             },
             signup_mode,
             wechat_api_base,
+            sms_sender,
         })
     }
 

@@ -37,6 +37,15 @@ pub enum AppError {
     PhoneTaken,
     #[error("account already has another phone")]
     PhoneAlreadyBound,
+    /// Wrong password or unknown phone: one answer for both.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A new password fails the policy; the message says why.
+    #[error("weak password: {0}")]
+    WeakPassword(&'static str),
+    /// The action needs a verified phone on the account.
+    #[error("phone not verified")]
+    PhoneRequired,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u32 },
     #[error("upstream unavailable: {0:?}")]

@@ -5,9 +5,12 @@ pub mod backend;
 pub mod bind_phone;
 pub mod binding;
 pub mod login;
+pub mod password;
+pub mod profile;
 pub mod refresh;
 pub mod session;
 pub mod session_tokens;
+pub mod sms;
 
 pub use backend::Backend;
 pub use login::{LoginOutcome, LoginRequest};

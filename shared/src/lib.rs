@@ -25,7 +25,9 @@ pub mod gate;
 #[cfg(test)]
 mod gate_tests;
 pub mod http;
+pub mod password;
 pub mod secrets;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;

@@ -175,6 +175,62 @@ pub trait Store: crate::tokens::KeyDirectory + Send + Sync + 'static {
         code_digest: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Counts a hit in the fixed window of `window_secs` containing `now`, unless the window
+    /// already holds `limit` hits (one conditional write: concurrent hits cannot overshoot).
+    fn hit_counter(
+        &self,
+        name: &str,
+        limit: u32,
+        window_secs: u64,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<CounterHit>> + Send;
+
+    /// The hits in the window containing `now`.
+    fn read_counter(
+        &self,
+        name: &str,
+        window_secs: u64,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
+
+    /// Stores a phone's SMS code (salted hash), replacing any earlier one; attempts start at 0.
+    fn put_sms_code(
+        &self,
+        phone: &PhoneNumber,
+        stored_hash: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Spends one attempt on the phone's live SMS code and returns its stored hash; `None`
+    /// when there is no code, it expired, or its attempts are used up.
+    fn attempt_sms_code(
+        &self,
+        phone: &PhoneNumber,
+        max_attempts: u32,
+        now: u64,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+
+    /// Deletes the code if it is still `stored_hash`: `false` when someone consumed it first.
+    fn consume_sms_code(
+        &self,
+        phone: &PhoneNumber,
+        stored_hash: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    fn set_password_hash(
+        &self,
+        user_id: &UserId,
+        hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Sets the given profile fields (others unchanged).
+    fn set_profile(
+        &self,
+        user_id: &UserId,
+        nickname: Option<&str>,
+        avatar_url: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// "Log out everywhere": refresh families created at or before `now` stop working.
     fn end_all_sessions(
         &self,

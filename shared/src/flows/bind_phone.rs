@@ -30,7 +30,15 @@ const MAX_CIPHERTEXT_CHARS: usize = 8 * 1024;
 #[derive(Debug)]
 pub enum PhoneProof {
     Code(String),
-    Encrypted { encrypted_data: String, iv: String },
+    /// A phone number and the SMS code we sent to it.
+    Sms {
+        phone: PhoneNumber,
+        code: String,
+    },
+    Encrypted {
+        encrypted_data: String,
+        iv: String,
+    },
 }
 
 impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
@@ -41,6 +49,10 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
     ) -> AppResult<SessionTokens> {
         let phone = match proof {
             PhoneProof::Code(code) => self.phone_from_code(claimant, &code).await?,
+            PhoneProof::Sms { phone, code } => {
+                self.verify_sms_code(&phone, &code).await?;
+                phone
+            }
             PhoneProof::Encrypted { encrypted_data, iv } => {
                 self.phone_from_encrypted(claimant, &encrypted_data, &iv)
                     .await?

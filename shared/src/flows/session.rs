@@ -25,6 +25,10 @@ pub struct Profile {
     pub phone_bound: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
     pub created_at: String,
 }
 
@@ -102,6 +106,8 @@ impl<S: Store + Clone> SessionService<S> {
             appid: claims.appid.clone(),
             phone_bound: user.phone.is_some(),
             phone: user.phone.as_ref().map(|p| p.masked()),
+            nickname: user.nickname.clone(),
+            avatar_url: user.avatar_url.clone(),
             created_at: rfc3339(user.created_at),
         })
     }

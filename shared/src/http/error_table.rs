@@ -53,6 +53,19 @@ pub fn describe(error: &AppError) -> (u16, &'static str, &'static str, Option<u3
             "This account already has another phone number.",
             None,
         ),
+        AppError::InvalidCredentials => (
+            401,
+            "INVALID_CREDENTIALS",
+            "Wrong phone number or password.",
+            None,
+        ),
+        AppError::WeakPassword(m) => (400, "WEAK_PASSWORD", m, None),
+        AppError::PhoneRequired => (
+            403,
+            "PHONE_REQUIRED",
+            "Bind and verify a phone number first.",
+            None,
+        ),
         AppError::RateLimited { retry_after_secs } => (
             429,
             "RATE_LIMITED",

@@ -1,6 +1,7 @@
 //! One handler per function: request → flow → response, every error through the table. The
 //! local server calls several of them; each Lambda binary calls its own.
 
+pub mod account;
 pub mod authorizer;
 #[cfg(test)]
 mod authorizer_tests;

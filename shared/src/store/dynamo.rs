@@ -86,6 +86,34 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Sets string fields of an existing user item.
+    async fn update_user_fields(
+        &self,
+        user_id: &UserId,
+        fields: &[(&str, &str)],
+    ) -> StoreResult<()> {
+        let sets: Vec<String> = (0..fields.len())
+            .map(|i| format!("#f{i} = :v{i}"))
+            .collect();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::user(user_id)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_exists(pk)");
+        for (i, (name, value)) in fields.iter().enumerate() {
+            update = update
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":v{i}"), s(*value));
+        }
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// Runs a transaction; `Ok(Err(reasons))` when a condition failed (codes per item).
     async fn transact(
         &self,
@@ -210,6 +238,9 @@ fn user_from(item: &Item) -> StoreResult<User> {
         openids,
         sessions_valid_after: get_n(item, "sessions_valid_after").unwrap_or(0),
         version: get_n(item, "version").ok_or_else(|| corrupt("user version"))?,
+        password_hash: get_s(item, "password_hash").map(str::to_owned),
+        nickname: get_s(item, "nickname").map(str::to_owned),
+        avatar_url: get_s(item, "avatar_url").map(str::to_owned),
     })
 }
 
@@ -741,6 +772,145 @@ impl Store for DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn hit_counter(
+        &self,
+        name: &str,
+        limit: u32,
+        window_secs: u64,
+        now: u64,
+    ) -> StoreResult<CounterHit> {
+        let window = window_secs.max(1);
+        let start = now - now % window;
+        let end = start + window;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::counter(name, start)))
+            .update_expression("ADD hits :one SET expires_at = :end")
+            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(end))
+            .expression_attribute_values(":limit", n(u64::from(limit)))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let hits = out
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| get_n(a, "hits"))
+                    .unwrap_or(1);
+                Ok(CounterHit::Counted(u32::try_from(hits).unwrap_or(u32::MAX)))
+            }
+            Err(e) if is_conditional_failure(&e) => Ok(CounterHit::Limited {
+                retry_after: end.saturating_sub(now).max(1),
+            }),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn read_counter(&self, name: &str, window_secs: u64, now: u64) -> StoreResult<u32> {
+        let window = window_secs.max(1);
+        let item = self.get(keys::counter(name, now - now % window)).await?;
+        Ok(item
+            .and_then(|i| get_n(&i, "hits"))
+            .map(|h| u32::try_from(h).unwrap_or(u32::MAX))
+            .unwrap_or(0))
+    }
+
+    async fn put_sms_code(
+        &self,
+        phone: &PhoneNumber,
+        stored_hash: &str,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(keys::sms_code(phone)))
+            .item("kind", s("sms_code"))
+            .item("code", s(stored_hash))
+            .item("attempts", n(0))
+            .item("expires_at", n(expires_at))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn attempt_sms_code(
+        &self,
+        phone: &PhoneNumber,
+        max_attempts: u32,
+        now: u64,
+    ) -> StoreResult<Option<String>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::sms_code(phone)))
+            .update_expression("ADD attempts :one")
+            .condition_expression("attribute_exists(pk) AND attempts < :max AND expires_at > :now")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(u64::from(max_attempts)))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out
+                .attributes
+                .as_ref()
+                .and_then(|a| get_s(a, "code"))
+                .map(str::to_owned)),
+            Err(e) if is_conditional_failure(&e) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn consume_sms_code(&self, phone: &PhoneNumber, stored_hash: &str) -> StoreResult<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::sms_code(phone)))
+            .condition_expression("code = :code")
+            .expression_attribute_values(":code", s(stored_hash))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
+        self.update_user_fields(user_id, &[("password_hash", hash)])
+            .await
+    }
+
+    async fn set_profile(
+        &self,
+        user_id: &UserId,
+        nickname: Option<&str>,
+        avatar_url: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut fields = Vec::new();
+        if let Some(v) = nickname {
+            fields.push(("nickname", v));
+        }
+        if let Some(v) = avatar_url {
+            fields.push(("avatar_url", v));
+        }
+        if fields.is_empty() {
+            return Ok(());
+        }
+        self.update_user_fields(user_id, &fields).await
     }
 
     async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {

@@ -29,3 +29,9 @@ pub fn family(id: &str) -> String {
 
 /// The one item holding the published public keys.
 pub const SIGNING_KEYS: &str = "SIGNING_KEYS";
+pub fn counter(name: &str, window_start: u64) -> String {
+    format!("COUNT#{name}#{window_start}")
+}
+pub fn sms_code(phone: &PhoneNumber) -> String {
+    format!("SMSCODE#{}", phone.e164())
+}

@@ -22,6 +22,9 @@ struct Tables {
     /// (owner openid, WeChat's answer once known, expires_at)
     phone_codes: HashMap<(AppId, String), (OpenId, Option<PhoneNumber>, u64)>,
     published_keys: Option<crate::tokens::PublishedKeys>,
+    counters: HashMap<String, (u32, u64)>,
+    /// (stored hash, attempts, expires_at)
+    sms_codes: HashMap<PhoneNumber, (String, u32, u64)>,
 }
 
 #[derive(Clone, Default)]
@@ -320,6 +323,100 @@ impl Store for InMemoryStore {
         self.lock()?
             .phone_codes
             .remove(&(appid.clone(), digest.to_owned()));
+        Ok(())
+    }
+
+    async fn hit_counter(
+        &self,
+        name: &str,
+        limit: u32,
+        window_secs: u64,
+        now: u64,
+    ) -> StoreResult<CounterHit> {
+        let start = now - now % window_secs.max(1);
+        let end = start + window_secs.max(1);
+        let mut t = self.lock()?;
+        let entry = t
+            .counters
+            .entry(keys::counter(name, start))
+            .or_insert((0, end));
+        if entry.0 >= limit {
+            return Ok(CounterHit::Limited {
+                retry_after: end.saturating_sub(now).max(1),
+            });
+        }
+        entry.0 += 1;
+        Ok(CounterHit::Counted(entry.0))
+    }
+
+    async fn read_counter(&self, name: &str, window_secs: u64, now: u64) -> StoreResult<u32> {
+        let start = now - now % window_secs.max(1);
+        Ok(self
+            .lock()?
+            .counters
+            .get(&keys::counter(name, start))
+            .map(|c| c.0)
+            .unwrap_or(0))
+    }
+
+    async fn put_sms_code(
+        &self,
+        phone: &PhoneNumber,
+        stored_hash: &str,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        self.lock()?
+            .sms_codes
+            .insert(phone.clone(), (stored_hash.to_owned(), 0, expires_at));
+        Ok(())
+    }
+
+    async fn attempt_sms_code(
+        &self,
+        phone: &PhoneNumber,
+        max_attempts: u32,
+        now: u64,
+    ) -> StoreResult<Option<String>> {
+        let mut t = self.lock()?;
+        match t.sms_codes.get_mut(phone) {
+            Some((hash, attempts, exp)) if *exp > now && *attempts < max_attempts => {
+                *attempts += 1;
+                Ok(Some(hash.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn consume_sms_code(&self, phone: &PhoneNumber, stored_hash: &str) -> StoreResult<bool> {
+        let mut t = self.lock()?;
+        if t.sms_codes.get(phone).is_some_and(|c| c.0 == stored_hash) {
+            t.sms_codes.remove(phone);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
+        if let Some(u) = self.lock()?.users.get_mut(user_id) {
+            u.password_hash = Some(hash.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn set_profile(
+        &self,
+        user_id: &UserId,
+        nickname: Option<&str>,
+        avatar_url: Option<&str>,
+    ) -> StoreResult<()> {
+        if let Some(u) = self.lock()?.users.get_mut(user_id) {
+            if let Some(n) = nickname {
+                u.nickname = Some(n.to_owned());
+            }
+            if let Some(a) = avatar_url {
+                u.avatar_url = Some(a.to_owned());
+            }
+        }
         Ok(())
     }
 

@@ -16,6 +16,10 @@ pub struct User {
     /// Bumped by every change of `phone` or `openids`: writes conditioned on it cannot act on
     /// a stale read (a bind racing a link cannot leave a link item without the phone).
     pub version: u64,
+    /// Argon2id PHC string, when the user set a password.
+    pub password_hash: Option<String>,
+    pub nickname: Option<String>,
+    pub avatar_url: Option<String>,
 }
 
 impl User {
@@ -27,6 +31,9 @@ impl User {
             openids: BTreeMap::new(),
             sessions_valid_after: 0,
             version: 1,
+            password_hash: None,
+            nickname: None,
+            avatar_url: None,
         }
     }
 }
@@ -128,4 +135,13 @@ pub enum BindOutcome {
     PhoneTaken,
     /// The user changed since it was read (version), or already has a phone: read again.
     UserChanged,
+}
+
+/// A fixed-window counter hit (send limits, failed-password lockout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterHit {
+    /// Counted; this is the n-th hit in the window.
+    Counted(u32),
+    /// The window is full; it ends in this many seconds.
+    Limited { retry_after: u64 },
 }

@@ -12,7 +12,7 @@ use crate::http::body::parse_json;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secrets::SecretSource;
 use crate::store::Store;
-use crate::tokens::TokenVerifier;
+use crate::tokens::{AccessClaims, TokenVerifier};
 use crate::wechat::WeChatApi;
 use serde::Deserialize;
 
@@ -25,6 +25,10 @@ struct PhoneBody {
     encrypted_data: Option<String>,
     #[serde(default)]
     iv: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    sms_code: Option<String>,
 }
 
 pub fn serves(request: &HttpRequest) -> bool {
@@ -32,6 +36,18 @@ pub fn serves(request: &HttpRequest) -> bool {
 }
 
 fn proof(body: PhoneBody) -> Result<PhoneProof, AppError> {
+    if let (Some(phone), Some(code)) = (&body.phone, &body.sms_code) {
+        if body.code.is_some() || body.encrypted_data.is_some() || body.iv.is_some() {
+            return Err(AppError::InvalidRequest("send one proof only"));
+        }
+        return Ok(PhoneProof::Sms {
+            phone: crate::flows::sms::parse_phone(phone)?,
+            code: code.clone(),
+        });
+    }
+    if body.phone.is_some() || body.sms_code.is_some() {
+        return Err(AppError::InvalidRequest("send phone and sms_code together"));
+    }
     match (body.code, body.encrypted_data, body.iv) {
         (Some(code), None, None) => {
             crate::domain::LoginCode::parse(&code).map_err(|e| AppError::InvalidRequest(e.0))?;
@@ -39,17 +55,23 @@ fn proof(body: PhoneBody) -> Result<PhoneProof, AppError> {
         }
         (None, Some(encrypted_data), Some(iv)) => Ok(PhoneProof::Encrypted { encrypted_data, iv }),
         _ => Err(AppError::InvalidRequest(
-            "send either {\"code\"} or {\"encrypted_data\", \"iv\"}",
+            "send {\"code\"}, {\"encrypted_data\", \"iv\"} or {\"phone\", \"sms_code\"}",
         )),
     }
 }
 
-/// Who is calling: an access token names a user, a bind token an openid without one.
-async fn claimant<S: Store, W, X: SecretSource>(
+/// A caller proved by a Bearer token.
+pub enum Caller {
+    Access(AccessClaims),
+    /// A bind token: an openid with no user yet.
+    Bind(Claimant),
+}
+
+/// Verifies the Bearer token: an access token, or else a bind token.
+pub async fn caller<S: Store, W, X: SecretSource>(
     backend: &Backend<S, W, X>,
-    request: &HttpRequest,
-) -> Result<Claimant, AppError> {
-    let token = request.bearer().ok_or(AppError::Unauthorized)?;
+    token: &str,
+) -> Result<Caller, AppError> {
     let keys = backend.signing_keys().await?;
     let settings = &backend.issuer.settings;
     let verifier = TokenVerifier::new(
@@ -58,34 +80,39 @@ async fn claimant<S: Store, W, X: SecretSource>(
         &settings.audience,
         backend.clock.clone(),
     );
-    let parse = |appid: &str, openid: &str| -> Result<(AppId, OpenId), AppError> {
-        Ok((
-            AppId::parse(appid).map_err(|_| AppError::Unauthorized)?,
-            OpenId::parse(openid).map_err(|_| AppError::Unauthorized)?,
-        ))
-    };
     if let Ok(claims) = verifier.verify_access(token) {
-        let (appid, openid) = parse(&claims.appid, &claims.openid)?;
-        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
-        return Ok(Claimant::User {
-            user_id,
-            appid,
-            openid,
-        });
+        return Ok(Caller::Access(claims));
     }
     let claims = verifier
         .verify_bind(token)
         .map_err(|_| AppError::Unauthorized)?;
-    let (appid, openid) = parse(&claims.appid, &claims.openid)?;
+    let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
+    let openid = OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?;
     let unionid = claims
         .unionid
         .as_deref()
         .and_then(|u| UnionId::parse(u).ok());
-    Ok(Claimant::Unlinked {
+    Ok(Caller::Bind(Claimant::Unlinked {
         appid,
         openid,
         unionid,
-    })
+    }))
+}
+
+/// Who is binding: an access token names a user, a bind token an openid without one.
+async fn claimant<S: Store, W, X: SecretSource>(
+    backend: &Backend<S, W, X>,
+    request: &HttpRequest,
+) -> Result<Claimant, AppError> {
+    let token = request.bearer().ok_or(AppError::Unauthorized)?;
+    match caller(backend, token).await? {
+        Caller::Access(claims) => Ok(Claimant::User {
+            user_id: UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?,
+            appid: AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?,
+            openid: OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?,
+        }),
+        Caller::Bind(claimant) => Ok(claimant),
+    }
 }
 
 pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(

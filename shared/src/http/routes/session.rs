@@ -3,8 +3,9 @@
 use super::{not_found, respond};
 use crate::error::AppError;
 use crate::flows::SessionService;
+use crate::flows::profile::UserInfoData;
 use crate::flows::session::LogoutProof;
-use crate::http::body::parse_optional_json;
+use crate::http::body::{parse_json, parse_optional_json};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::store::Store;
 use serde::Deserialize;
@@ -19,10 +20,32 @@ struct LogoutBody {
     refresh_token: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    #[serde(default)]
+    nickname: Option<String>,
+    #[serde(default)]
+    avatar_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserInfoBody {
+    raw_data: String,
+    signature: String,
+    encrypted_data: String,
+    iv: String,
+}
+
 pub fn serves(request: &HttpRequest) -> bool {
     matches!(
         (request.method.as_str(), request.path.as_str()),
-        ("POST", "/auth/logout") | ("GET", "/auth/me") | ("GET", "/.well-known/jwks.json")
+        ("POST", "/auth/logout")
+            | ("GET", "/auth/me")
+            | ("PATCH", "/auth/me")
+            | ("POST", "/auth/me/userinfo")
+            | ("GET", "/.well-known/jwks.json")
     )
 }
 
@@ -53,6 +76,36 @@ pub async fn handle<S: Store + Clone>(
         ("GET", "/auth/me") => {
             respond(request, "GET /auth/me", async {
                 let claims = service.authenticate(request.bearer()).await?;
+                Ok(HttpResponse::json(200, &service.profile(&claims).await?))
+            })
+            .await
+        }
+        ("PATCH", "/auth/me") => {
+            respond(request, "PATCH /auth/me", async {
+                let claims = service.authenticate(request.bearer()).await?;
+                let body: ProfileBody = parse_json(&request.body)?;
+                service
+                    .update_profile(
+                        &claims,
+                        body.nickname.as_deref(),
+                        body.avatar_url.as_deref(),
+                    )
+                    .await?;
+                Ok(HttpResponse::json(200, &service.profile(&claims).await?))
+            })
+            .await
+        }
+        ("POST", "/auth/me/userinfo") => {
+            respond(request, "POST /auth/me/userinfo", async {
+                let claims = service.authenticate(request.bearer()).await?;
+                let body: UserInfoBody = parse_json(&request.body)?;
+                let data = UserInfoData {
+                    raw_data: &body.raw_data,
+                    signature: &body.signature,
+                    encrypted_data: &body.encrypted_data,
+                    iv: &body.iv,
+                };
+                service.apply_user_info(&claims, data).await?;
                 Ok(HttpResponse::json(200, &service.profile(&claims).await?))
             })
             .await

@@ -1,0 +1,24 @@
+//! Lambda `account`: SMS codes and passwords, the login paths without WeChat's paid phone
+//! button. Same cold start as code-exchange, plus the SMS sender chosen by `SMS_SENDER`.
+
+use wxlogin::aws::load_sdk_config;
+use wxlogin::config::{Config, SmsSenderKind};
+use wxlogin::http::routes::account;
+use wxlogin::sms::{LogSender, SmsSender, SnsSender};
+use wxlogin::wiring::production_backend;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), wxlogin::lambda::Error> {
+    wxlogin::telemetry::init_json_logs();
+    let config = Config::from_env()?;
+    let backend = production_backend(&config).await?;
+    let sender: Box<dyn SmsSender> = match config.sms_sender {
+        SmsSenderKind::Sns => Box::new(SnsSender::new(&load_sdk_config().await)),
+        SmsSenderKind::Log => Box::new(LogSender),
+    };
+    wxlogin::lambda::run_http(|request| {
+        let (backend, sender) = (&backend, &*sender);
+        async move { account::handle(backend, sender, &request).await }
+    })
+    .await
+}

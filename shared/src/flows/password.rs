@@ -1,0 +1,177 @@
+//! Phone + password. Setting a password needs an account with a verified phone; changing it
+//! needs the old one and ends every other session. Login answers the same for an unknown phone
+//! and a wrong password (same status, same body, same Argon2 work); 5 failures in 15 minutes
+//! lock that phone until the window ends (counted in DynamoDB with TTL). A login carrying a
+//! bind token links that openid under the account rules of DESIGN §3 (`binding`).
+
+use super::backend::Backend;
+use super::binding::Claimant;
+use super::session_tokens::{SessionFor, SessionTokens};
+use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
+use crate::error::{AppError, AppResult};
+use crate::password;
+use crate::secrets::SecretSource;
+use crate::store::{CounterHit, Store, User};
+use crate::tokens::AccessClaims;
+
+pub const LOCK_WINDOW_SECS: u64 = 900;
+pub const MAX_FAILURES: u32 = 5;
+
+/// Runs Argon2 off the async runtime.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::internal(format!("password worker: {e}")))
+}
+
+async fn verify(password: &str, stored: Option<String>) -> AppResult<bool> {
+    let password = password.to_owned();
+    blocking(move || password::verify(&password, stored.as_deref())).await
+}
+
+/// The WeChat identity a password login arrives with.
+pub enum LoginVia {
+    /// A bind token (SIGNUP_MODE=phone): this openid is linked to the phone's account.
+    Bind(Claimant),
+    /// An access token: its appid names the app.
+    Access(AccessClaims),
+    /// Nothing: the request's `appid` (or the only app) names the app.
+    Nothing(Option<String>),
+}
+
+impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+    pub async fn set_password(
+        &self,
+        claims: &AccessClaims,
+        new: &str,
+        old: Option<&str>,
+    ) -> AppResult<SessionTokens> {
+        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
+        let user = self
+            .store
+            .get_user(&user_id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let phone = user.phone.clone().ok_or(AppError::PhoneRequired)?;
+        if user.password_hash.is_some() {
+            let old = old.ok_or(AppError::InvalidCredentials)?;
+            if !verify(old, user.password_hash.clone()).await? {
+                return Err(AppError::InvalidCredentials);
+            }
+        }
+        password::check_strength(new, phone.e164().trim_start_matches('+'))
+            .map_err(|w| AppError::WeakPassword(w.message()))?;
+        let new = new.to_owned();
+        let hash = blocking(move || password::hash(&new))
+            .await?
+            .map_err(AppError::internal)?;
+        self.store.set_password_hash(&user.id, &hash).await?;
+        // Every other session ends: families from before this second, and the caller's own.
+        let now = self.clock.now();
+        self.store
+            .end_all_sessions(&user.id, now.saturating_sub(1))
+            .await?;
+        self.store.revoke_family(&claims.sid).await?;
+        tracing::info!(user_id = %user.id, "password set; other sessions ended");
+        let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
+        let openid = OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?;
+        self.start_session(
+            SessionFor {
+                user_id: &user.id,
+                appid: &appid,
+                openid: &openid,
+                phone: Some(&phone),
+                created: false,
+            },
+            None,
+        )
+        .await
+    }
+
+    pub async fn password_login(
+        &self,
+        phone: &PhoneNumber,
+        password: &str,
+        via: LoginVia,
+    ) -> AppResult<SessionTokens> {
+        let now = self.clock.now();
+        let lock = format!("pwfail#{}", phone.e164());
+        if self
+            .store
+            .read_counter(&lock, LOCK_WINDOW_SECS, now)
+            .await?
+            >= MAX_FAILURES
+        {
+            let retry = LOCK_WINDOW_SECS - now % LOCK_WINDOW_SECS;
+            return Err(AppError::RateLimited {
+                retry_after_secs: u32::try_from(retry).unwrap_or(u32::MAX),
+            });
+        }
+        let user = match self.store.phone_owner(phone).await? {
+            Some(owner) => self.store.get_user(&owner).await?,
+            None => None,
+        };
+        if !verify(
+            password,
+            user.as_ref().and_then(|u| u.password_hash.clone()),
+        )
+        .await?
+        {
+            if let CounterHit::Counted(n) = self
+                .store
+                .hit_counter(&lock, u32::MAX, LOCK_WINDOW_SECS, now)
+                .await?
+            {
+                tracing::info!(phone = %phone, failures = n, "password login failed");
+            }
+            return Err(AppError::InvalidCredentials);
+        }
+        let user = user.ok_or(AppError::InvalidCredentials)?;
+        let (appid, openid) = self.identity_for(&user, phone, via).await?;
+        self.start_session(
+            SessionFor {
+                user_id: &user.id,
+                appid: &appid,
+                openid: &openid,
+                phone: Some(phone),
+                created: false,
+            },
+            None,
+        )
+        .await
+    }
+
+    /// Which (app, openid) the tokens name; links a bind token's openid first.
+    async fn identity_for(
+        &self,
+        user: &User,
+        phone: &PhoneNumber,
+        via: LoginVia,
+    ) -> AppResult<(AppId, OpenId)> {
+        let appid = match via {
+            LoginVia::Bind(claimant) => {
+                let bound = self.bind_verified_phone(&claimant, phone).await?;
+                if bound.user_id != user.id {
+                    return Err(AppError::PhoneTaken);
+                }
+                return Ok((claimant.appid().clone(), claimant.openid().clone()));
+            }
+            LoginVia::Access(claims) => {
+                let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
+                if claims.sub == user.id.as_str() {
+                    let openid =
+                        OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?;
+                    return Ok((appid, openid));
+                }
+                appid
+            }
+            LoginVia::Nothing(requested) => self.apps.get().await?.select(requested.as_deref())?.0,
+        };
+        match user.openids.get(&appid) {
+            Some(openid) => Ok((appid, openid.clone())),
+            None => Err(AppError::InvalidRequest(
+                "this account has not used this mini program yet: log in with wx.login first and send its bind token",
+            )),
+        }
+    }
+}
