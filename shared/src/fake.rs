@@ -6,5 +6,6 @@ pub mod hostile_tokens;
 pub mod server;
 pub mod wechat;
 
+pub use server::decode_query;
 pub use server::{HttpServer, serve};
 pub use wechat::{FakeWeChat, Misbehaviour};

@@ -3,15 +3,16 @@
 
 use crate::clock::{ManualClock, SystemClock};
 use crate::config::TokenSettings;
-use crate::domain::{LoginCode, SignupMode};
+use crate::domain::{LoginCode, PhoneNumber, SignupMode};
 use crate::error::AppError;
 use crate::fake::{FakeWeChat, HttpServer};
 use crate::flows::{Backend, LoginOutcome, LoginRequest, SessionTokens};
 use crate::secrets::InMemorySecrets;
+use crate::sms::{SendFuture, SmsSender};
 use crate::store::InMemoryStore;
 use crate::tokens::{Keyring, TokenIssuer, TokenVerifier};
 use crate::wechat::client::WeChatClient;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const APP: &str = "wxapp0000000001";
@@ -105,6 +106,52 @@ impl Harness {
             "aud",
             Arc::new(self.clock.clone()),
         )
+    }
+}
+
+/// An SMS sender that keeps every message (phone in E.164, text) instead of sending it.
+#[derive(Clone, Default)]
+pub struct CapturedSms(Arc<Mutex<Vec<(String, String)>>>);
+
+impl CapturedSms {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every message so far, oldest first.
+    pub fn sent(&self) -> Vec<(String, String)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The text of the last message to `phone` (E.164).
+    pub fn last_text(&self, phone: &str) -> Option<String> {
+        self.sent()
+            .into_iter()
+            .rev()
+            .find(|(p, _)| p == phone)
+            .map(|(_, text)| text)
+    }
+
+    /// The code in the last message to `phone`: its only run of exactly 6 digits.
+    pub fn last_code(&self, phone: &str) -> Option<String> {
+        let text = self.last_text(phone)?;
+        let mut runs = text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|run| run.len() == 6);
+        let code = runs.next()?;
+        runs.next().is_none().then(|| code.to_owned())
+    }
+}
+
+impl SmsSender for CapturedSms {
+    fn send<'a>(&'a self, phone: &'a PhoneNumber, text: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .map_err(|e| e.to_string())?
+                .push((phone.e164().to_owned(), text.to_owned()));
+            Ok(())
+        })
     }
 }
 

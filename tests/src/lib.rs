@@ -11,4 +11,5 @@
 pub mod emulator;
 pub mod events;
 pub mod moto;
+pub mod proxy;
 pub mod stack;
