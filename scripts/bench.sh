@@ -14,4 +14,5 @@ for f in code-exchange bind-phone session authorizer; do
 done
 cargo run -j2 --release --locked -p wxlogin --example verify_bench
 cargo run -j2 --release --locked -p wxlogin --example ed25519_floor
+cargo run -j2 --release --locked -p wxlogin --example password_bench
 cargo run -j2 --locked -p wxlogin-tests --bin bench

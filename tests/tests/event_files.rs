@@ -74,3 +74,29 @@ async fn the_phone_event_files_reach_the_bind_phone_handler() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_account_and_profile_event_files_reach_their_handlers() {
+    let stack = Stack::new().await;
+    let account = stack.start("account", &[("SMS_SENDER", "log")]).await;
+    let sent = account.http(event("sms-send.json")).await;
+    assert_eq!(sent.status, 200, "{}", sent.raw_body);
+    let login = account.http(event("password-login.json")).await;
+    assert_eq!(
+        (login.status, login.error_code()),
+        (401, "INVALID_CREDENTIALS")
+    );
+    let set = account.http(event("password-set.json")).await;
+    assert_eq!((set.status, set.error_code()), (401, "UNAUTHORIZED"));
+    let bind = stack.start("bind-phone", &[]).await;
+    let sms_bind = bind.http(event("phone-sms.json")).await;
+    assert_eq!(
+        (sms_bind.status, sms_bind.error_code()),
+        (401, "UNAUTHORIZED")
+    );
+    let session = stack.start("session", &[]).await;
+    for name in ["me-update.json", "me-userinfo.json"] {
+        let r = session.http(event(name)).await;
+        assert_eq!((r.status, r.error_code()), (401, "UNAUTHORIZED"), "{name}");
+    }
+}

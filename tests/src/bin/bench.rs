@@ -10,13 +10,11 @@
 
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wxlogin::fake::serve;
-use wxlogin::http::{HttpRequest, HttpResponse};
 use wxlogin_tests::emulator::Emulator;
 use wxlogin_tests::events;
 use wxlogin_tests::moto;
+use wxlogin_tests::proxy::RecordingProxy;
 use wxlogin_tests::stack::Stack;
 
 const RUNS: usize = 15;
@@ -77,8 +75,7 @@ async fn main() {
     );
 
     // Calls per warm login, counted by a proxy in front of moto.
-    let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let proxy = start_counting_proxy(counts.clone()).await;
+    let proxy = RecordingProxy::start(moto::endpoint()).await;
     let proxied_env: Vec<(&'static str, String)> = stack
         .env(&[])
         .into_iter()
@@ -92,14 +89,14 @@ async fn main() {
         .collect();
     let mut counted = Emulator::start(&binary, &proxied_env).await;
     counted.wait_ready().await.unwrap();
-    let cold_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let cold_counts = tally(proxy.take());
     let wx_before = stack.wechat.calls("/sns/jscode2session");
     let code = stack.wechat.issue_code(stack.appid(), "counted");
     timed_login(&counted, &code).await;
-    let new_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let new_counts = tally(proxy.take());
     let code = stack.wechat.issue_code(stack.appid(), "counted");
     timed_login(&counted, &code).await;
-    let returning_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let returning_counts = tally(proxy.take());
     let wx_calls = stack.wechat.calls("/sns/jscode2session") - wx_before;
     println!("code-exchange  calls at cold start: {}", show(&cold_counts));
     println!(
@@ -112,17 +109,12 @@ async fn main() {
     );
     assert_eq!(wx_calls, 2);
 
-    bench_authorizer(&release, &stack, &counts, &proxy).await;
+    bench_authorizer(&release, &stack, &proxy).await;
 }
 
 /// The authorizer: size, cold init (one GetItem for the keys), warm decision latency through
 /// the emulator, and the network calls per authorization (none).
-async fn bench_authorizer(
-    release: &std::path::Path,
-    stack: &Stack,
-    counts: &Arc<Mutex<HashMap<String, usize>>>,
-    proxy: &wxlogin::fake::HttpServer,
-) {
+async fn bench_authorizer(release: &std::path::Path, stack: &Stack, proxy: &RecordingProxy) {
     let binary = release.join("authorizer");
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
     println!(
@@ -159,10 +151,10 @@ async fn bench_authorizer(
             }
         })
         .collect();
-    counts.lock().unwrap().clear();
+    proxy.take();
     let mut authorizer = Emulator::start(&binary, &proxied_env).await;
     authorizer.wait_ready().await.unwrap();
-    let cold_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let cold_counts = tally(proxy.take());
     let mut warm = Vec::new();
     for _ in 0..200 {
         let started = Instant::now();
@@ -173,7 +165,7 @@ async fn bench_authorizer(
             other => panic!("{other:?}"),
         }
     }
-    let warm_counts = std::mem::take(&mut *counts.lock().unwrap());
+    let warm_counts = tally(proxy.take());
     println!("authorizer     calls at cold start: {}", show(&cold_counts));
     println!(
         "authorizer     calls during 200 warm authorizations: {}   [target 0]",
@@ -239,46 +231,11 @@ fn show(counts: &HashMap<String, usize>) -> String {
     )
 }
 
-/// Forwards every request to moto and counts them by `X-Amz-Target`.
-async fn start_counting_proxy(
-    counts: Arc<Mutex<HashMap<String, usize>>>,
-) -> wxlogin::fake::HttpServer {
-    let upstream = moto::endpoint();
-    let client = reqwest::Client::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    serve(
-        listener,
-        Arc::new(move |req: HttpRequest| {
-            let (client, upstream, counts) = (client.clone(), upstream.clone(), counts.clone());
-            Box::pin(async move {
-                let target = req.header("x-amz-target").unwrap_or("other").to_owned();
-                *counts.lock().unwrap().entry(target).or_default() += 1;
-                let mut forward = client.request(
-                    req.method.parse().unwrap(),
-                    format!("{upstream}{}", req.path),
-                );
-                for (k, v) in &req.headers {
-                    if k != "host" && k != "content-length" {
-                        forward = forward.header(k, v);
-                    }
-                }
-                let reply = forward.body(req.body).send().await.unwrap();
-                let status = reply.status().as_u16();
-                let headers = reply
-                    .headers()
-                    .iter()
-                    .filter(|(k, _)| {
-                        k.as_str() != "content-length" && k.as_str() != "transfer-encoding"
-                    })
-                    .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_owned())))
-                    .collect();
-                HttpResponse {
-                    status,
-                    headers,
-                    body: reply.text().await.unwrap_or_default(),
-                }
-            })
-        }),
-    )
-    .unwrap()
+/// Calls per operation.
+fn tally(calls: Vec<wxlogin_tests::proxy::Call>) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for c in calls {
+        *counts.entry(c.operation).or_default() += 1;
+    }
+    counts
 }
