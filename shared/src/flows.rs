@@ -18,6 +18,8 @@ pub use session::SessionService;
 pub use session_tokens::{SessionTokens, UserView};
 
 #[cfg(test)]
+mod account_tests;
+#[cfg(test)]
 mod bind_tests;
 #[cfg(test)]
 mod login_tests;

@@ -95,13 +95,24 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         via: LoginVia,
     ) -> AppResult<SessionTokens> {
         let now = self.clock.now();
-        let lock = format!("pwfail#{}", phone.e164());
-        if self
+        // Each attempt takes a slot before Argon2 runs (one atomic counter); a success gives
+        // its slot back. Attempts minus successes is failures plus attempts in flight, so a
+        // burst of parallel guesses gets no more than MAX_FAILURES verifications either.
+        let attempts = format!("pwtry#{}", phone.e164());
+        let successes = format!("pwok#{}", phone.e164());
+        let tried = match self
             .store
-            .read_counter(&lock, LOCK_WINDOW_SECS, now)
+            .hit_counter(&attempts, u32::MAX, LOCK_WINDOW_SECS, now)
             .await?
-            >= MAX_FAILURES
         {
+            CounterHit::Counted(n) => n,
+            CounterHit::Limited { .. } => u32::MAX,
+        };
+        let succeeded = self
+            .store
+            .read_counter(&successes, LOCK_WINDOW_SECS, now)
+            .await?;
+        if tried.saturating_sub(succeeded) > MAX_FAILURES {
             let retry = LOCK_WINDOW_SECS - now % LOCK_WINDOW_SECS;
             return Err(AppError::RateLimited {
                 retry_after_secs: u32::try_from(retry).unwrap_or(u32::MAX),
@@ -117,15 +128,12 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         )
         .await?
         {
-            if let CounterHit::Counted(n) = self
-                .store
-                .hit_counter(&lock, u32::MAX, LOCK_WINDOW_SECS, now)
-                .await?
-            {
-                tracing::info!(phone = %phone, failures = n, "password login failed");
-            }
+            tracing::info!(phone = %phone, attempts = tried, "password login failed");
             return Err(AppError::InvalidCredentials);
         }
+        self.store
+            .hit_counter(&successes, u32::MAX, LOCK_WINDOW_SECS, now)
+            .await?;
         let user = user.ok_or(AppError::InvalidCredentials)?;
         let (appid, openid) = self.identity_for(&user, phone, via).await?;
         self.start_session(
