@@ -44,6 +44,15 @@ pub async fn run_all<S: Store>(store: &S) {
     end_all_sessions(store).await;
     start_session_without_key(store).await;
     published_keys(store).await;
+    hit_counter(store).await;
+    hit_counter_concurrent(store).await;
+    read_counter(store).await;
+    sms_code_attempts(store).await;
+    sms_code_consume(store).await;
+    sms_code_concurrent(store).await;
+    set_password_hash(store).await;
+    set_profile(store).await;
+    create_user_profile_fields(store).await;
 }
 
 // ---- fresh ids -------------------------------------------------------------------------
@@ -1502,6 +1511,442 @@ pub async fn published_keys<S: Store>(store: &S) {
         store.publish_keys(old).await.unwrap();
         assert_eq!(load().await, Some(k3.clone()));
     }
+}
+
+// ---- counters --------------------------------------------------------------------------
+
+/// A fresh counter name.
+fn counter_name() -> String {
+    format!("check-{}", random_id(16))
+}
+
+/// The fixed window of `window` seconds containing `now`: (start, end).
+fn window_of(now: u64, window: u64) -> (u64, u64) {
+    let start = now - now % window;
+    (start, start + window)
+}
+
+/// `hit_counter`: Counted(1), Counted(2) … up to `limit`, then `Limited` with `retry_after`
+/// the seconds left in the window (at least 1); a refused hit is not counted; the next window
+/// starts again at Counted(1); names are independent; a limit of 0 refuses every hit.
+pub async fn hit_counter<S: Store>(store: &S) {
+    let (name, window, limit) = (counter_name(), 600, 3);
+    let (start, end) = window_of(NOW + 123, window);
+    let now = start + 123;
+    let hit = |name: String, limit: u32, now: u64| async move {
+        store.hit_counter(&name, limit, window, now).await.unwrap()
+    };
+
+    for n in 1..=limit {
+        assert_eq!(hit(name.clone(), limit, now).await, CounterHit::Counted(n));
+    }
+    assert_eq!(
+        hit(name.clone(), limit, now).await,
+        CounterHit::Limited {
+            retry_after: end - now
+        },
+        "the window is full: it ends in end - now seconds"
+    );
+    assert_eq!(
+        hit(name.clone(), limit, end - 1).await,
+        CounterHit::Limited { retry_after: 1 },
+        "in the window's last second, retry after 1"
+    );
+    assert_eq!(
+        hit(name.clone(), limit + 2, start).await,
+        CounterHit::Counted(limit + 1),
+        "refused hits were not counted (a larger limit counts on from the limit)"
+    );
+
+    // The next window starts again, at its first second and at its last.
+    assert_eq!(hit(name.clone(), limit, end).await, CounterHit::Counted(1));
+    assert_eq!(
+        hit(name.clone(), limit, end + window - 1).await,
+        CounterHit::Counted(2)
+    );
+
+    // Another name is another counter.
+    let other = counter_name();
+    assert_eq!(hit(other.clone(), limit, now).await, CounterHit::Counted(1));
+    assert_eq!(
+        hit(name.clone(), limit, now).await,
+        CounterHit::Limited {
+            retry_after: end - now
+        },
+        "the other name's hit did not touch this one"
+    );
+
+    // A limit of 0: the window already holds 0 hits, so every hit is refused.
+    let zero = counter_name();
+    assert_eq!(
+        hit(zero.clone(), 0, now).await,
+        CounterHit::Limited {
+            retry_after: end - now
+        },
+        "limit 0 refuses the first hit"
+    );
+    assert_eq!(
+        store.read_counter(&zero, window, now).await.unwrap(),
+        0,
+        "and counts nothing"
+    );
+}
+
+/// Eight simultaneous hits with limit 3: exactly 3 Counted (1, 2, 3) and 5 Limited.
+pub async fn hit_counter_concurrent<S: Store>(store: &S) {
+    let (name, window) = (counter_name(), 3600);
+    let (_, end) = window_of(NOW, window);
+    let hits: Vec<CounterHit> = join_all(
+        (0..8)
+            .map(|_| store.hit_counter(&name, 3, window, NOW))
+            .collect(),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    let mut counted: Vec<u32> = hits
+        .iter()
+        .filter_map(|h| match h {
+            CounterHit::Counted(n) => Some(*n),
+            CounterHit::Limited { .. } => None,
+        })
+        .collect();
+    counted.sort_unstable();
+    assert_eq!(counted, vec![1, 2, 3], "exactly 3 counted: {hits:?}");
+    let limited = hits
+        .iter()
+        .filter(|h| {
+            **h == CounterHit::Limited {
+                retry_after: end - NOW,
+            }
+        })
+        .count();
+    assert_eq!(limited, 5, "the other 5 are limited: {hits:?}");
+    assert_eq!(store.read_counter(&name, window, NOW).await.unwrap(), 3);
+}
+
+/// `read_counter`: 0 for an unknown name; the hits counted in the window containing `now`
+/// (read anywhere in that window, refused hits not included); 0 in the next window.
+pub async fn read_counter<S: Store>(store: &S) {
+    let (name, window) = (counter_name(), 60);
+    let (start, end) = window_of(NOW + 30, window);
+    let read = |now: u64| {
+        let name = name.clone();
+        async move { store.read_counter(&name, window, now).await.unwrap() }
+    };
+    assert_eq!(read(NOW).await, 0, "an unknown name reads 0");
+
+    for expected in 1..=2 {
+        store
+            .hit_counter(&name, 5, window, start + 30)
+            .await
+            .unwrap();
+        assert_eq!(read(start + 30).await, expected);
+    }
+    assert_eq!(read(start).await, 2, "the window's first second");
+    assert_eq!(read(end - 1).await, 2, "the window's last second");
+    assert_eq!(read(end).await, 0, "the next window");
+    assert_eq!(read(start - 1).await, 0, "the window before");
+
+    for _ in 0..4 {
+        store
+            .hit_counter(&name, 3, window, start + 31)
+            .await
+            .unwrap();
+    }
+    assert_eq!(read(start + 31).await, 3, "refused hits are not counted");
+
+    store.hit_counter(&name, 3, window, end).await.unwrap();
+    assert_eq!(read(end).await, 1, "the next window counts on its own");
+    assert_eq!(read(start).await, 3, "and leaves this one alone");
+    assert_eq!(
+        store
+            .read_counter(&counter_name(), window, start)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+// ---- SMS codes -------------------------------------------------------------------------
+
+/// `attempt_sms_code`: None with no code; the stored hash exactly `max` times while the code
+/// is live, then None; None once `now >= expires_at`; `put_sms_code` again replaces the hash
+/// and resets the attempts; phones are independent.
+pub async fn sms_code_attempts<S: Store>(store: &S) {
+    let (p, exp) = (phone(), NOW + 300);
+    let (h1, h2, h3) = (random_id(32), random_id(32), random_id(32));
+    let attempt = |max: u32, now: u64| {
+        let p = p.clone();
+        async move { store.attempt_sms_code(&p, max, now).await.unwrap() }
+    };
+    assert_eq!(attempt(5, NOW).await, None, "no code");
+
+    store.put_sms_code(&p, &h1, exp).await.unwrap();
+    for i in 0..3 {
+        assert_eq!(attempt(3, NOW + i).await, Some(h1.clone()), "attempt {i}");
+    }
+    assert_eq!(attempt(3, NOW + 3).await, None, "the attempts are used up");
+    assert_eq!(attempt(3, NOW + 4).await, None, "and stay used up");
+
+    // Another phone has its own code (none yet).
+    let other = phone();
+    assert_eq!(store.attempt_sms_code(&other, 3, NOW).await.unwrap(), None);
+
+    // A new code replaces the hash and starts its attempts at 0.
+    store.put_sms_code(&p, &h2, exp).await.unwrap();
+    for i in 0..3 {
+        assert_eq!(attempt(3, NOW + 10).await, Some(h2.clone()), "attempt {i}");
+    }
+    assert_eq!(attempt(3, NOW + 10).await, None);
+
+    // Expiry: live until `now >= expires_at`, whatever attempts are left.
+    store.put_sms_code(&p, &h3, exp).await.unwrap();
+    assert_eq!(attempt(3, exp - 1).await, Some(h3.clone()));
+    assert_eq!(attempt(3, exp).await, None, "expired at expires_at");
+    assert_eq!(attempt(3, exp + 1).await, None, "and after");
+
+    // max 0 allows no attempt.
+    store.put_sms_code(&p, &h1, exp).await.unwrap();
+    assert_eq!(attempt(0, NOW).await, None);
+    assert_eq!(attempt(1, NOW).await, Some(h1.clone()));
+}
+
+/// `consume_sms_code`: true with the right hash, after which the code is gone (attempts are
+/// None, a second consume is false); a stale hash (the code was replaced) is false and the
+/// new code stays; false with no code at all.
+pub async fn sms_code_consume<S: Store>(store: &S) {
+    let (p, exp) = (phone(), NOW + 300);
+    let (h1, h2) = (random_id(32), random_id(32));
+
+    store.put_sms_code(&p, &h1, exp).await.unwrap();
+    assert_eq!(
+        store.attempt_sms_code(&p, 5, NOW).await.unwrap(),
+        Some(h1.clone())
+    );
+    assert!(store.consume_sms_code(&p, &h1).await.unwrap());
+    assert_eq!(
+        store.attempt_sms_code(&p, 5, NOW).await.unwrap(),
+        None,
+        "a consumed code is gone"
+    );
+    assert!(
+        !store.consume_sms_code(&p, &h1).await.unwrap(),
+        "a code is consumed once"
+    );
+
+    // Replaced between attempt and consume: the stale consume fails, the new code stays.
+    store.put_sms_code(&p, &h1, exp).await.unwrap();
+    assert_eq!(
+        store.attempt_sms_code(&p, 5, NOW).await.unwrap(),
+        Some(h1.clone())
+    );
+    store.put_sms_code(&p, &h2, exp).await.unwrap();
+    assert!(
+        !store.consume_sms_code(&p, &h1).await.unwrap(),
+        "a stale hash does not consume the new code"
+    );
+    assert_eq!(
+        store.attempt_sms_code(&p, 5, NOW).await.unwrap(),
+        Some(h2.clone()),
+        "the new code stays"
+    );
+    assert!(store.consume_sms_code(&p, &h2).await.unwrap());
+
+    assert!(
+        !store.consume_sms_code(&phone(), &h1).await.unwrap(),
+        "no code, nothing consumed"
+    );
+}
+
+/// Eight simultaneous attempts with max 3: exactly 3 get the hash. Eight simultaneous
+/// consumes of one code: exactly one is true.
+pub async fn sms_code_concurrent<S: Store>(store: &S) {
+    let (p, exp, hash) = (phone(), NOW + 300, random_id(32));
+    store.put_sms_code(&p, &hash, exp).await.unwrap();
+    let attempts: Vec<Option<String>> =
+        join_all((0..8).map(|_| store.attempt_sms_code(&p, 3, NOW)).collect())
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    assert_eq!(
+        attempts
+            .iter()
+            .filter(|a| a.as_deref() == Some(hash.as_str()))
+            .count(),
+        3,
+        "exactly max attempts get the hash: {attempts:?}"
+    );
+    assert_eq!(attempts.iter().filter(|a| a.is_none()).count(), 5);
+
+    store.put_sms_code(&p, &hash, exp).await.unwrap();
+    let consumed = join_all((0..8).map(|_| store.consume_sms_code(&p, &hash)).collect())
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|c| *c)
+        .count();
+    assert_eq!(consumed, 1, "exactly one concurrent consume wins");
+    assert_eq!(store.attempt_sms_code(&p, 5, NOW).await.unwrap(), None);
+}
+
+// ---- passwords and profiles ------------------------------------------------------------
+
+/// `set_password_hash` sets (and replaces) the user's hash and nothing else (not the
+/// version); for a missing user it is Ok and creates nothing.
+pub async fn set_password_hash<S: Store>(store: &S) {
+    let owner = user(None);
+    assert_eq!(
+        store
+            .create_user(&owner, &app(), &openid(), None)
+            .await
+            .unwrap(),
+        CreateUserOutcome::Created
+    );
+    let read = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!(read.password_hash, None);
+
+    for hash in [
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+        "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0$bmV3aGFzaA",
+    ] {
+        store.set_password_hash(&owner.id, hash).await.unwrap();
+        assert_eq!(
+            store.get_user(&owner.id).await.unwrap().unwrap(),
+            User {
+                password_hash: Some(hash.to_owned()),
+                ..read.clone()
+            },
+            "only the hash changes (the version does not)"
+        );
+    }
+
+    let ghost = UserId::new_random();
+    store
+        .set_password_hash(&ghost, "$argon2id$x")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_user(&ghost).await.unwrap(),
+        None,
+        "a missing user is not created"
+    );
+}
+
+/// `set_profile` sets the given fields only (None leaves a field as it was; both None changes
+/// nothing), never the version: a read from before profile and password updates still links
+/// an openid. For a missing user it is Ok and creates nothing.
+pub async fn set_profile<S: Store>(store: &S) {
+    let owner = user(None);
+    assert_eq!(
+        store
+            .create_user(&owner, &app(), &openid(), None)
+            .await
+            .unwrap(),
+        CreateUserOutcome::Created
+    );
+    let read = store.get_user(&owner.id).await.unwrap().unwrap();
+    assert_eq!((&read.nickname, &read.avatar_url), (&None, &None));
+    let get = || async { store.get_user(&owner.id).await.unwrap().unwrap() };
+    let expect = |nickname: Option<&str>, avatar_url: Option<&str>| User {
+        nickname: nickname.map(str::to_owned),
+        avatar_url: avatar_url.map(str::to_owned),
+        ..read.clone()
+    };
+    let (nick1, nick2) = ("小明 🐱", "Ming");
+    let (url1, url2) = (
+        "https://thirdwx.qlogo.cn/mmopen/vi_32/a/132",
+        "https://example.com/b.png",
+    );
+
+    store
+        .set_profile(&owner.id, Some(nick1), None)
+        .await
+        .unwrap();
+    assert_eq!(get().await, expect(Some(nick1), None), "nickname only");
+    store
+        .set_profile(&owner.id, None, Some(url1))
+        .await
+        .unwrap();
+    assert_eq!(
+        get().await,
+        expect(Some(nick1), Some(url1)),
+        "avatar only; the nickname stays"
+    );
+    store
+        .set_profile(&owner.id, Some(nick2), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        get().await,
+        expect(Some(nick2), Some(url1)),
+        "the avatar stays"
+    );
+    store
+        .set_profile(&owner.id, Some(nick1), Some(url2))
+        .await
+        .unwrap();
+    assert_eq!(get().await, expect(Some(nick1), Some(url2)), "both");
+    store.set_profile(&owner.id, None, None).await.unwrap();
+    assert_eq!(
+        get().await,
+        expect(Some(nick1), Some(url2)),
+        "neither: nothing changes"
+    );
+
+    // Profile and password are not identity changes: the old read is not stale.
+    store
+        .set_password_hash(&owner.id, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+        .await
+        .unwrap();
+    assert_eq!(get().await.version, read.version);
+    let (app2, oid2) = (app(), openid());
+    assert_eq!(
+        store
+            .link_openid(&read, &app2, &oid2, None, NOW + 1)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked,
+        "profile and password updates do not bump the version"
+    );
+    let linked = get().await;
+    assert_eq!(linked.version, read.version + 1);
+    assert_eq!(
+        (linked.nickname.as_deref(), linked.avatar_url.as_deref()),
+        (Some(nick1), Some(url2)),
+        "a link keeps the profile"
+    );
+
+    let ghost = UserId::new_random();
+    store
+        .set_profile(&ghost, Some(nick1), Some(url1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_user(&ghost).await.unwrap(),
+        None,
+        "a missing user is not created"
+    );
+}
+
+/// `create_user` stores the user as given, password hash and profile included.
+pub async fn create_user_profile_fields<S: Store>(store: &S) {
+    let (appid, oid) = (app(), openid());
+    let given = User {
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+        nickname: Some("小明".to_owned()),
+        avatar_url: Some("https://example.com/a.png".to_owned()),
+        ..user(None)
+    };
+    assert_eq!(
+        store.create_user(&given, &appid, &oid, None).await.unwrap(),
+        CreateUserOutcome::Created
+    );
+    let mut expected = given.clone();
+    expected.openids.insert(appid, oid);
+    assert_eq!(store.get_user(&given.id).await.unwrap(), Some(expected));
 }
 
 #[cfg(test)]

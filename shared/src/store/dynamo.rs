@@ -439,6 +439,15 @@ impl Store for DynamoStore {
         if let Some(p) = &user.phone {
             user_item.insert("phone".to_owned(), s(p.e164()));
         }
+        for (name, value) in [
+            ("password_hash", &user.password_hash),
+            ("nickname", &user.nickname),
+            ("avatar_url", &user.avatar_url),
+        ] {
+            if let Some(v) = value {
+                user_item.insert(name.to_owned(), s(v));
+            }
+        }
         let mut items = vec![
             self.put(user_item, Some("attribute_not_exists(pk)"))?,
             self.put(
@@ -784,6 +793,14 @@ impl Store for DynamoStore {
         let window = window_secs.max(1);
         let start = now - now % window;
         let end = start + window;
+        let limited = CounterHit::Limited {
+            retry_after: end.saturating_sub(now).max(1),
+        };
+        // The condition below admits the first hit whatever the limit: a window with a limit
+        // of 0 is full before any hit.
+        if limit == 0 {
+            return Ok(limited);
+        }
         let result = self
             .client
             .update_item()
@@ -806,9 +823,7 @@ impl Store for DynamoStore {
                     .unwrap_or(1);
                 Ok(CounterHit::Counted(u32::try_from(hits).unwrap_or(u32::MAX)))
             }
-            Err(e) if is_conditional_failure(&e) => Ok(CounterHit::Limited {
-                retry_after: end.saturating_sub(now).max(1),
-            }),
+            Err(e) if is_conditional_failure(&e) => Ok(limited),
             Err(e) => Err(unavailable(e)),
         }
     }
