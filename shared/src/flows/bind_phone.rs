@@ -70,6 +70,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
                 openid: claimant.openid(),
                 phone: Some(&phone),
                 created,
+                after_cutoff: false,
             },
             None,
         )

@@ -74,6 +74,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
                     openid: &session.openid,
                     phone: resolved.phone.as_ref(),
                     created: resolved.created,
+                    after_cutoff: false,
                 },
                 Some(&session.session_key),
             )

@@ -66,11 +66,9 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             .await?
             .map_err(AppError::internal)?;
         self.store.set_password_hash(&user.id, &hash).await?;
-        // Every other session ends: families from before this second, and the caller's own.
+        // Every session ends, the caller's included; the caller's new one is dated after the cut.
         let now = self.clock.now();
-        self.store
-            .end_all_sessions(&user.id, now.saturating_sub(1))
-            .await?;
+        self.store.end_all_sessions(&user.id, now).await?;
         self.store.revoke_family(&claims.sid).await?;
         tracing::info!(user_id = %user.id, "password set; other sessions ended");
         let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
@@ -82,6 +80,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
                 openid: &openid,
                 phone: Some(&phone),
                 created: false,
+                after_cutoff: true,
             },
             None,
         )
@@ -143,6 +142,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
                 openid: &openid,
                 phone: Some(phone),
                 created: false,
+                after_cutoff: false,
             },
             None,
         )

@@ -72,6 +72,9 @@ pub struct SessionFor<'a> {
     pub openid: &'a OpenId,
     pub phone: Option<&'a PhoneNumber>,
     pub created: bool,
+    /// The session starts right after a cut-off made in this same second ("every other session
+    /// ends"): it is dated one second later, so the cut-off (whole seconds) spares only it.
+    pub after_cutoff: bool,
 }
 
 impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
@@ -93,7 +96,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             appid: who.appid.clone(),
             openid: who.openid.clone(),
             secret_hash: minted.secret_hash.clone(),
-            created_at: now,
+            created_at: if who.after_cutoff { now + 1 } else { now },
             expires_at: now + settings.refresh_ttl_secs,
             revoked: false,
         };
