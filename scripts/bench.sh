@@ -8,7 +8,7 @@ if ! .venv/bin/python -c 'import moto' 2>/dev/null; then
 fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 # One cargo invocation per function, as each is deployed: features do not unify across them.
-for f in code-exchange bind-phone session authorizer; do
+for f in code-exchange bind-phone account session authorizer; do
   cargo build -j2 --release --locked -p "$f"
   printf '%-14s size (release, stripped): %s bytes\n' "$f" "$(stat -c %s "target/release/$f")"
 done
