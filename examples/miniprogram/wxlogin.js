@@ -1,6 +1,7 @@
 /**
  * wxlogin.js — the mini-program side of wxlogin: log in with wx.login, keep the tokens, call
- * your API with them, bind the phone number, log out. One file, CommonJS, no dependencies, no
+ * your API with them, bind the phone number (WeChat's button or an SMS code), set and log in
+ * with a password, read and edit the profile, log out. One file, CommonJS, no dependencies, no
  * build step; it only talks to `wx.*` and to your wxlogin deployment. It never sees the
  * session_key or the app secret (those stay on the server).
  *
@@ -15,8 +16,8 @@
  *
  * createClient({ baseUrl, appid?, storageKey?, timeout?, wx? }) → client
  *   baseUrl     your wxlogin API, e.g. 'https://api.example.com' (no trailing path needed).
- *   appid       sent with /auth/login when one deployment serves several mini programs; leave
- *               it out when the deployment has a single app.
+ *   appid       sent with /auth/login and /auth/password/login when one deployment serves
+ *               several mini programs; leave it out when the deployment has a single app.
  *   storageKey  where the session is kept with wx.setStorageSync (default 'wxlogin.session').
  *               Use a different key per baseUrl/appid if one mini program talks to several.
  *   timeout     per-HTTP-call timeout in ms handed to wx.request (default 10000).
@@ -31,10 +32,11 @@
  *   reused when wx.checkSession says the WeChat session is alive (no wx.login, no network call);
  *   otherwise it calls wx.login and POST /auth/login. `force: true` always calls wx.login (use it
  *   after SESSION_KEY_STALE, or to switch WeChat sessions). Calling login() is optional: the
- *   first request() / bindPhone() logs in by itself. `user` is the server's
- *   `{ id, phone_bound, phone?, created }` (`created` is true only on the very first login).
- *   With SIGNUP_MODE=phone a new WeChat user gets `{ status: 'phone_required' }`: the client
- *   keeps the short-lived bind token; show the getPhoneNumber button and call bindPhone().
+ *   first call that needs a token (request(), bindPhone(), setPassword(), ...) logs in by
+ *   itself. `user` is the server's `{ id, phone_bound, phone?, created }` (`created` is true
+ *   only on the very first login). With SIGNUP_MODE=phone a new WeChat user gets
+ *   `{ status: 'phone_required' }`: the client keeps the short-lived bind token; show the
+ *   getPhoneNumber button and call bindPhone() (or bindPhoneBySms(), or loginWithPassword()).
  *
  * client.request(options) → Promise<{ statusCode, data, header }>
  *   wx.request with `Authorization: Bearer <access token>`. options are wx.request's (url,
@@ -45,8 +47,9 @@
  *   Token handling:
  *   - an access token about to expire (within min(60 s, 10% of its lifetime)) is refreshed
  *     before the call (POST /auth/refresh, which rotates the refresh token);
- *   - an answer that says the token was refused — 401 (except INVALID_CODE / SESSION_KEY_STALE)
- *     or API Gateway's authorizer deny `403 {"message":"Forbidden"}` — refreshes ONCE and
+ *   - an answer that says the token was refused — 401 (except INVALID_CODE, SESSION_KEY_STALE
+ *     and INVALID_CREDENTIALS) or API Gateway's authorizer deny `403 {"message":"Forbidden"}`
+ *     (not a 403 with our error body, e.g. PHONE_REQUIRED) — refreshes ONCE and
  *     retries ONCE; if the refresh itself is refused (REFRESH_REVOKED, expired, ...) it logs in
  *     again with wx.login and retries once. A second refusal is returned to you as an error.
  *   - one client runs at most one login/refresh at a time: concurrent calls that all find the
@@ -62,6 +65,41 @@
  *   tokens replace the stored ones (in phone signup mode this is where the account is made).
  *   A user who refuses the prompt gives PHONE_DENIED (no network call). On SESSION_KEY_STALE
  *   the client has already called wx.login again before rejecting: ask the user to tap again.
+ *
+ * client.sendSmsCode(phone) → Promise<{ status: 'sent', expires_in }>
+ *   POST /auth/sms/send: texts a 6-digit code (valid expires_in = 300 s) to `phone` (11 mainland
+ *   digits, or E.164 '+86…'). Sends no token. The server allows 1 send a minute and 10 a day per
+ *   phone (and 20 an hour per caller IP): RATE_LIMITED with err.retryAfter past that.
+ *
+ * client.bindPhoneBySms(phone, code) → Promise<{ status: 'ok', user }>
+ *   Like bindPhone(), with the code the user typed: posts `{ phone, sms_code }` to POST
+ *   /auth/phone with the access token, or the bind token after phone_required (then this is
+ *   where the account is made). Stores the returned tokens. A wrong, expired or used code is
+ *   INVALID_CODE (5 tries per code, then send a new one).
+ *
+ * client.setPassword(password, oldPassword?) → Promise<{ status: 'ok', user }>
+ *   POST /auth/password with the access token. The account needs a bound phone
+ *   (PHONE_REQUIRED); changing an existing password needs `oldPassword` (INVALID_CREDENTIALS when
+ *   it is missing or wrong); a password the policy refuses is WEAK_PASSWORD (the message says
+ *   why). The server ends EVERY session of the user, on every device, and answers with fresh
+ *   tokens for this one, which the client stores.
+ *
+ * client.loginWithPassword(phone, password) → Promise<{ status: 'ok', user }>
+ *   POST /auth/password/login (with `appid` when the client has one); no wx.login. After a
+ *   phone_required login the client sends its bind token, so that the server links this WeChat
+ *   user to the account (DESIGN §3: PHONE_TAKEN when the account already has another WeChat user
+ *   of this app). Otherwise it sends no token: the account must have used this mini program
+ *   before. Stores the returned tokens (replacing any session the client had). Wrong password
+ *   and unknown phone are the same INVALID_CREDENTIALS; 5 failures in a 15-minute window lock
+ *   the phone (RATE_LIMITED + retryAfter).
+ *
+ * client.getProfile() → Promise<{ id, appid, phone_bound, phone?, nickname?, avatar_url?, created_at }>
+ *   GET /auth/me through request() (same token handling).
+ *
+ * client.updateProfile({ nickname?, avatarUrl? }) → Promise<profile>
+ *   PUT /auth/me with `{ nickname, avatar_url }` (only the fields given; nickname 1–32
+ *   characters, avatar an https URL) through request(); resolves the updated profile. PUT,
+ *   not PATCH: wx.request documents no PATCH method.
  *
  * client.logout({ all? }) → Promise<{ revoked: boolean, error? }>
  *   Forgets the stored session at once, then asks the server to revoke it (POST /auth/logout,
@@ -81,12 +119,24 @@
  *   .data       the parsed response body, when there was one.
  * Codes a mini program must handle:
  *   INVALID_CODE          the wx.login code was refused (used twice, expired): call login() again.
+ *                         From bindPhoneBySms(): the SMS code is wrong, expired or used up:
+ *                         ask again, or send a new one.
  *   SESSION_KEY_STALE     the phone data was encrypted under an old WeChat session; the client has
  *                         already run wx.login again: ask the user to tap the phone button again.
  *   PHONE_TAKEN           the phone number belongs to another account: tell the user.
  *   PHONE_ALREADY_BOUND   this account already has a different phone number: tell the user.
+ *   INVALID_CREDENTIALS   (401) wrong phone or password, or a missing/wrong old password in
+ *                         setPassword(): ask again. Never treated as a refused token.
+ *   WEAK_PASSWORD         (400) setPassword(): too short, too common, or the phone number;
+ *                         show err.message and ask for another.
+ *   INVALID_REQUEST       (400) a malformed phone number, SMS code, nickname or avatar URL.
+ *   PHONE_REQUIRED        the account needs a phone number first: raised on the device
+ *                         (status 0) while the session is phone_required (SIGNUP_MODE=phone), or
+ *                         by the server (403) when setPassword() finds no bound phone. Bind one
+ *                         (bindPhone() or bindPhoneBySms()), then try again.
  *   DECRYPT_FAILED        the legacy encrypted phone data was not valid: ask the user to tap again.
- *   RATE_LIMITED          WeChat's quota was hit: wait err.retryAfter seconds before retrying.
+ *   RATE_LIMITED          WeChat's quota, the SMS send limits, or the password lock: wait
+ *                         err.retryAfter seconds before retrying.
  *   UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE, MISCONFIGURED
  *                         the server or WeChat is unavailable: retry later (honour retryAfter).
  *   LOGIN_BLOCKED         WeChat refused this user (risk control): nothing to retry.
@@ -95,8 +145,6 @@
  *   NETWORK_ERROR         wx.request failed (offline, timeout, domain not whitelisted).
  *   WX_LOGIN_FAILED       wx.login failed.
  *   PHONE_DENIED          the user refused the phone prompt (e.detail had no code/encryptedData).
- *   PHONE_REQUIRED        the account needs a phone number first (SIGNUP_MODE=phone): show the
- *                         getPhoneNumber button and call bindPhone().
  *   NOT_LOGGED_IN         the session was cleared (logout) while a call was waiting for it.
  *   BAD_RESPONSE          the server answered 2xx with a body this client does not understand.
  *
@@ -111,7 +159,7 @@ var DEFAULT_TIMEOUT_MS = 10000;
 /** A refresh token (or bind token) this close to its end is treated as gone. */
 var TOKEN_END_MARGIN_MS = 30 * 1000;
 /** 401 codes that are about something else than the token (no refresh, no retry). */
-var NOT_TOKEN_401 = { INVALID_CODE: true, SESSION_KEY_STALE: true };
+var NOT_TOKEN_401 = { INVALID_CODE: true, SESSION_KEY_STALE: true, INVALID_CREDENTIALS: true };
 
 function makeError(code, message, extra) {
   var err = new Error(message || code);
@@ -495,6 +543,15 @@ function createClient(options) {
     } else {
       return Promise.reject(makeError('PHONE_DENIED', detail.errMsg || 'The user did not share a phone number.'));
     }
+    return postPhone(body);
+  }
+
+  function bindPhoneBySms(phone, smsCode) {
+    return postPhone({ phone: String(phone), sms_code: String(smsCode) });
+  }
+
+  /** POST /auth/phone with `body`, as the access token or the bind token; stores the answer. */
+  function postPhone(body) {
     var startEpoch = epoch;
     var send = function (bearer) { return wxRequest({
       url: baseUrl + '/auth/phone',
@@ -530,6 +587,76 @@ function createClient(options) {
       }
       throw err;
     });
+  }
+
+  function sendSmsCode(phone) {
+    // No token: the server does not need one (it limits sends per phone and per caller IP).
+    return Promise.resolve().then(function () {
+      return postAuth('/auth/sms/send', { phone: String(phone) });
+    });
+  }
+
+  function setPassword(password, oldPassword) {
+    var body = { password: password };
+    if (oldPassword !== undefined && oldPassword !== null) body.old_password = oldPassword;
+    var startEpoch = epoch;
+    return request({ url: '/auth/password', method: 'POST', data: body, header: { 'content-type': 'application/json' } })
+      .then(function (res) {
+        // The server ended every session, this one included: these tokens are the only live ones.
+        return result(saveAnswer(parseBody(res.data), startEpoch));
+      });
+  }
+
+  function loginWithPassword(phone, password) {
+    var body = { phone: String(phone), password: password };
+    if (appid) body.appid = appid;
+    var send = function (bindToken) { return wxRequest({
+      url: baseUrl + '/auth/password/login',
+      method: 'POST',
+      data: body,
+      header: withBearer({ 'content-type': 'application/json' }, bindToken),
+    }); };
+    var ignore = function () {};
+    // A wx.login in flight may bring the bind token this login should carry: let it finish.
+    var settled = inflight ? inflight.promise.then(ignore, ignore) : Promise.resolve();
+    return settled.then(function () {
+      var startEpoch = epoch;
+      var s = load();
+      // Only a bind token goes along (it links this WeChat user to the account); an access
+      // token would add nothing, since this login replaces that session anyway.
+      var bindToken = bindUsable(s) ? s.bind_token : null;
+      return send(bindToken).then(function (res) {
+        if (!bindToken || !isTokenRefused(res)) return res;
+        // The bind token was refused (expired, keys rotated): wx.login once and try again.
+        return runExclusive('login').then(function (fresh) {
+          return send(fresh && fresh.status === 'phone_required' ? fresh.bind_token : null);
+        });
+      }).then(function (res) {
+        if (!isOk(res)) throw errorFromResponse(res);
+        return result(saveAnswer(parseBody(res.data), startEpoch));
+      });
+    });
+  }
+
+  function getProfile() {
+    return request({ url: '/auth/me' }).then(function (res) { return profileFrom(res); });
+  }
+
+  function updateProfile(fields) {
+    fields = fields || {};
+    var body = {};
+    if (fields.nickname !== undefined) body.nickname = fields.nickname;
+    if (fields.avatarUrl !== undefined) body.avatar_url = fields.avatarUrl;
+    return request({ url: '/auth/me', method: 'PUT', data: body, header: { 'content-type': 'application/json' } })
+      .then(function (res) { return profileFrom(res); });
+  }
+
+  function profileFrom(res) {
+    var data = parseBody(res.data);
+    if (!data || typeof data !== 'object' || typeof data.id !== 'string') {
+      throw makeError('BAD_RESPONSE', 'The server answered with an unexpected body.', { status: res.statusCode, data: data });
+    }
+    return data;
   }
 
   function logout(opts) {
@@ -573,6 +700,12 @@ function createClient(options) {
     login: login,
     request: request,
     bindPhone: bindPhone,
+    sendSmsCode: sendSmsCode,
+    bindPhoneBySms: bindPhoneBySms,
+    setPassword: setPassword,
+    loginWithPassword: loginWithPassword,
+    getProfile: getProfile,
+    updateProfile: updateProfile,
     logout: logout,
     getUser: getUser,
   };

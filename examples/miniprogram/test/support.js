@@ -34,7 +34,12 @@ function canConnect(port) {
 
 /**
  * Starts target/debug/wxlogin-local with `env` on a free port; resolves once it has printed its
- * first line and accepts connections. `stop()` kills it.
+ * first line and accepts connections, with
+ *   url, port     where it listens;
+ *   stop()        kills it;
+ *   output()      the last 8000 characters it printed (stdout and stderr);
+ *   lines         every complete line it printed so far (grows as it prints);
+ *   waitForLine(match, { from, timeout })  the first line from index `from` that `match` accepts.
  */
 async function startLocalServer(env = {}) {
   if (!fs.existsSync(LOCAL_BIN)) {
@@ -58,9 +63,47 @@ function spawnOn(port, env) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const keep = (chunk) => { output = (output + chunk.toString('utf8')).slice(-8000); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  // Every complete output line (stdout and stderr), in order, for tests that read the server's
+  // log (e.g. the SMS codes the local server prints instead of sending).
+  const lines = [];
+  const waiters = new Set();
+  const partial = { stdout: '', stderr: '' };
+  const keep = (stream) => (chunk) => {
+    const text = chunk.toString('utf8');
+    output = (output + text).slice(-8000);
+    const parts = (partial[stream] + text).split('\n');
+    partial[stream] = parts.pop();
+    for (const line of parts) lines.push(line.replace(/\r$/, ''));
+    if (parts.length) for (const w of [...waiters]) w();
+  };
+  child.stdout.on('data', keep('stdout'));
+  child.stderr.on('data', keep('stderr'));
+
+  /**
+   * The first line at index >= `from` for which `match(line)` is truthy, waiting up to
+   * `timeout` ms for it to be printed; resolves `{ index, line, match }` (match: what
+   * `match` returned, e.g. a RegExp match array).
+   */
+  const waitForLine = (match, { from = 0, timeout = 5000 } = {}) => new Promise((resolve, reject) => {
+    let next = from;
+    const check = () => {
+      for (; next < lines.length; next += 1) {
+        const found = match(lines[next]);
+        if (found) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve({ index: next, line: lines[next], match: found });
+          return;
+        }
+      }
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`no matching server output line within ${timeout} ms; last lines:\n${lines.slice(-10).join('\n')}`));
+    }, timeout);
+    waiters.add(check);
+    check();
+  });
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
 
@@ -88,7 +131,7 @@ function spawnOn(port, env) {
         if (await canConnect(port)) {
           done = true;
           clearTimeout(timer);
-          resolve({ url: `http://127.0.0.1:${port}`, port, stop, output: () => output });
+          resolve({ url: `http://127.0.0.1:${port}`, port, stop, output: () => output, lines, waitForLine });
           return;
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -180,4 +223,18 @@ async function serves(baseUrl, method, path) {
   return res.status !== 404;
 }
 
-module.exports = { startLocalServer, startFakeApi, decodeJwtPayload, serves, LOCAL_APPID, LOCAL_BIN };
+/**
+ * The SMS code the local server printed for `phone` (11 mainland digits) at or after output line
+ * `from` (take `server.lines.length` just before the send). The local server logs
+ * `phone=138****8000 sms="Your verification code is 123456. …"` instead of sending an SMS.
+ */
+async function smsCodeFor(server, phone, from = 0) {
+  const masked = `${phone.slice(0, 3)}****${phone.slice(-4)}`;
+  const { match } = await server.waitForLine((line) => {
+    const m = /Your verification code is (\d{6})/.exec(line);
+    return m && (!line.includes('phone=') || line.includes(`phone=${masked}`)) ? m : null;
+  }, { from });
+  return match[1];
+}
+
+module.exports = { startLocalServer, startFakeApi, decodeJwtPayload, serves, smsCodeFor, LOCAL_APPID, LOCAL_BIN };

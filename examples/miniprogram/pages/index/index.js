@@ -56,6 +56,8 @@ Page({
       PHONE_ALREADY_BOUND: 'Your account already has a different phone number.',
       PHONE_DENIED: 'No phone number shared.',
       PHONE_REQUIRED: 'Please share your phone number first.',
+      INVALID_CREDENTIALS: 'Wrong phone number or password.',
+      WEAK_PASSWORD: `Please choose another password: ${err.message}`,
       LOGIN_BLOCKED: 'WeChat did not allow this login.',
       RATE_LIMITED: `Too many attempts.${wait}`,
       UPSTREAM_UNAVAILABLE: `WeChat is not answering.${wait}`,

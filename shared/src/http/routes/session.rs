@@ -44,6 +44,7 @@ pub fn serves(request: &HttpRequest) -> bool {
         ("POST", "/auth/logout")
             | ("GET", "/auth/me")
             | ("PATCH", "/auth/me")
+            | ("PUT", "/auth/me")
             | ("POST", "/auth/me/userinfo")
             | ("GET", "/.well-known/jwks.json")
     )
@@ -80,7 +81,8 @@ pub async fn handle<S: Store + Clone>(
             })
             .await
         }
-        ("PATCH", "/auth/me") => {
+        // PUT too: WeChat's wx.request has no PATCH method.
+        ("PATCH" | "PUT", "/auth/me") => {
             respond(request, "PATCH /auth/me", async {
                 let claims = service.authenticate(request.bearer()).await?;
                 let body: ProfileBody = parse_json(&request.body)?;
