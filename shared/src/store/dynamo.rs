@@ -107,11 +107,7 @@ impl DynamoStore {
                 .expression_attribute_names(format!("#f{i}"), *name)
                 .expression_attribute_values(format!(":v{i}"), s(*value));
         }
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_may_fail(update.send().await).map(|_| ())
     }
 
     /// Runs a transaction; `Ok(Err(reasons))` when a condition failed (codes per item).
@@ -203,6 +199,19 @@ where
 {
     StoreError::Unavailable(DisplayErrorContext(e).to_string())
 }
+/// A conditional write whose condition may fail by design: `Ok(false)` when it did.
+fn condition_may_fail<T, E, R>(result: Result<T, SdkError<E, R>>) -> StoreResult<bool>
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn is_conditional_failure<E, R>(e: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
@@ -397,11 +406,7 @@ impl Store for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_may_fail(result).map(|_| ())
     }
 
     async fn get_user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
@@ -765,11 +770,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":phone", s(phone.e164()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_may_fail(result).map(|_| ())
     }
 
     async fn release_phone_code(&self, appid: &AppId, digest: &str) -> StoreResult<()> {
@@ -897,11 +898,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":code", s(stored_hash))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_may_fail(result)
     }
 
     async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
@@ -939,11 +936,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_may_fail(result).map(|_| ())
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
@@ -957,11 +950,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_may_fail(result).map(|_| ())
     }
 }
 
@@ -989,11 +978,7 @@ impl crate::tokens::KeyDirectory for DynamoStore {
                 .expression_attribute_values(":prev", s(prev)),
             None => put.condition_expression("attribute_not_exists(pk) OR current_kid = :cur"),
         };
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_may_fail(put.send().await).map(|_| ())
     }
 }
 

@@ -76,17 +76,8 @@ async fn main() {
 
     // Calls per warm login, counted by a proxy in front of moto.
     let proxy = RecordingProxy::start(moto::endpoint()).await;
-    let proxied_env: Vec<(&'static str, String)> = stack
-        .env(&[])
-        .into_iter()
-        .map(|(k, v)| {
-            if k == "AWS_ENDPOINT_URL" {
-                (k, proxy.url())
-            } else {
-                (k, v)
-            }
-        })
-        .collect();
+    let proxy_url = proxy.url();
+    let proxied_env = stack.env(&[("AWS_ENDPOINT_URL", proxy_url.as_str())]);
     let mut counted = Emulator::start(&binary, &proxied_env).await;
     counted.wait_ready().await.unwrap();
     let cold_counts = tally(proxy.take());
@@ -140,17 +131,8 @@ async fn bench_authorizer(release: &std::path::Path, stack: &Stack, proxy: &Reco
         .await;
     let bearer = format!("Bearer {}", login.body["access_token"].as_str().unwrap());
 
-    let proxied_env: Vec<(&'static str, String)> = stack
-        .env(&[])
-        .into_iter()
-        .map(|(k, v)| {
-            if k == "AWS_ENDPOINT_URL" {
-                (k, proxy.url())
-            } else {
-                (k, v)
-            }
-        })
-        .collect();
+    let proxy_url = proxy.url();
+    let proxied_env = stack.env(&[("AWS_ENDPOINT_URL", proxy_url.as_str())]);
     proxy.take();
     let mut authorizer = Emulator::start(&binary, &proxied_env).await;
     authorizer.wait_ready().await.unwrap();
