@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 if ! .venv/bin/python -c 'import moto' 2>/dev/null; then
   python3 -m venv .venv && .venv/bin/pip install --quiet -r scripts/requirements-test.txt
 fi
-export MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export MOTO_PYTHON="$PWD/.venv/bin/python"
 # One cargo invocation per function, as each is deployed: features do not unify across them.
 for f in code-exchange bind-phone account session authorizer; do
   cargo build -j2 --release --locked -p "$f"

@@ -15,7 +15,7 @@ if ! .venv/bin/python -c 'import moto, cfnlint, samcli' 2>/dev/null \
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
   cp scripts/requirements-test.txt .venv/.requirements
 fi
-export MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export MOTO_PYTHON="$PWD/.venv/bin/python"
 
 step "Template: sam validate, sam validate --lint, cfn-lint"
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"

@@ -1,6 +1,8 @@
-//! Starts one `moto_server` per test process on a free 127.0.0.1 port, from the repo's
-//! `.venv` (the README's test command installs it) or `MOTO_SERVER`. It is never skipped: no
-//! moto, no test run. A watchdog shell kills moto when the test process exits.
+//! Starts one moto server per test process on a free 127.0.0.1 port, with the repo's `.venv`
+//! Python (the README's test command installs it) or `MOTO_PYTHON`. The server is
+//! `tests/moto/serial_moto.py`: moto behind one lock, so that its transactions are as isolated
+//! as DynamoDB's (tooling-notes: moto's own are not, and race tests would judge moto). It is
+//! never skipped: no moto, no test run. A watchdog shell kills moto when the test process exits.
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -8,21 +10,28 @@ use std::time::{Duration, Instant};
 
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 
-fn moto_binary() -> String {
-    if let Ok(path) = std::env::var("MOTO_SERVER") {
-        return path;
-    }
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
-        .to_path_buf();
-    let venv = repo.join(".venv/bin/moto_server");
-    if venv.exists() {
-        return venv.to_string_lossy().into_owned();
-    }
-    panic!(
-        "moto_server not found: run ./scripts/test.sh (it creates .venv with moto) or set MOTO_SERVER"
-    );
+        .to_path_buf()
+}
+
+/// `python serial_moto.py`, as one shell word each.
+fn moto_command() -> String {
+    let script = repo_root().join("tests/moto/serial_moto.py");
+    let python = match std::env::var("MOTO_PYTHON") {
+        Ok(path) => path,
+        Err(_) => {
+            let venv = repo_root().join(".venv/bin/python");
+            assert!(
+                venv.exists(),
+                "moto not found: run ./scripts/test.sh (it creates .venv with moto) or set MOTO_PYTHON"
+            );
+            venv.to_string_lossy().into_owned()
+        }
+    };
+    format!("'{python}' '{}'", script.display())
 }
 
 fn free_port() -> u16 {
@@ -40,7 +49,7 @@ pub fn endpoint() -> String {
             let port = free_port();
             let script = format!(
                 "{bin} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 0.3; done; kill $m",
-                bin = moto_binary(),
+                bin = moto_command(),
                 parent = std::process::id()
             );
             // The watchdog shell outlives this handle on purpose; it exits with the test process.
@@ -52,7 +61,7 @@ pub fn endpoint() -> String {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("cannot start moto_server");
+                .expect("cannot start moto");
             let started = Instant::now();
             while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
                 assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
