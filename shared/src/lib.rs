@@ -25,6 +25,7 @@ pub mod gate;
 #[cfg(test)]
 mod gate_tests;
 pub mod http;
+pub mod open_data;
 pub mod password;
 pub mod secrets;
 pub mod sms;

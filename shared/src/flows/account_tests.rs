@@ -926,8 +926,8 @@ async fn stale_user_info_is_decrypt_failed() {
     let svc = sessions(&h).await;
     let s = h.session(APP, "vera").await;
     let c = svc.authenticate(Some(&s.access_token)).await.unwrap();
-    let old = now(&h) - crate::flows::bind_phone::WATERMARK_MAX_AGE_SECS - 1;
-    let future = now(&h) + crate::flows::bind_phone::WATERMARK_MAX_SKEW_SECS + 1;
+    let old = now(&h) - crate::open_data::WATERMARK_MAX_AGE_SECS - 1;
+    let future = now(&h) + crate::open_data::WATERMARK_MAX_SKEW_SECS + 1;
     for ts in [old, future] {
         let parts = user_info(&h, APP, "vera", APP, ts);
         assert!(

@@ -11,9 +11,10 @@
 use super::backend::Backend;
 use super::binding::{Bound, Claimant};
 use super::session_tokens::{SessionFor, SessionTokens};
-use crate::crypto::{DecryptError, aes128_cbc_decrypt, b64_decode, sha256_hex};
+use crate::crypto::sha256_hex;
 use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
+use crate::open_data::{self, OpenDataError};
 use crate::secrets::SecretSource;
 use crate::store::{PhoneCodeClaim, Store};
 use crate::wechat::{WeChatApi, WeChatError};
@@ -21,9 +22,6 @@ use serde_json::Value;
 
 /// How long a phone-code claim (and its answer) is kept: the code's 5 minutes plus margin.
 pub const PHONE_CODE_CLAIM_TTL_SECS: u64 = 600;
-/// Legacy data older than this, or further in the future than the skew, is refused.
-pub const WATERMARK_MAX_AGE_SECS: u64 = 600;
-pub const WATERMARK_MAX_SKEW_SECS: u64 = 60;
 const MAX_CIPHERTEXT_CHARS: usize = 8 * 1024;
 
 /// The proof a client posts.
@@ -160,27 +158,26 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
             .get_session_key(appid, openid, now)
             .await?
             .ok_or(AppError::SessionKeyStale)?;
-        let key = b64_decode(&record.session_key)
-            .filter(|k| k.len() == 16)
-            .ok_or_else(|| AppError::internal("stored session_key does not decode to 16 bytes"))?;
-        let (Some(ciphertext), Some(iv)) = (b64_decode(encrypted_data), b64_decode(iv)) else {
-            return Err(decrypt_failed("not base64"));
-        };
-        let plaintext = match aes128_cbc_decrypt(&key, &iv, &ciphertext) {
-            Ok(p) => p,
-            Err(DecryptError::BadPadding) => {
-                return Err(self
-                    .stale_or_failed(claimant, &record.session_key, "padding")
-                    .await);
-            }
-            Err(e) => return Err(decrypt_failed(&format!("{e:?}"))),
-        };
-        let Ok(payload) = serde_json::from_slice::<Value>(&plaintext) else {
-            return Err(self
-                .stale_or_failed(claimant, &record.session_key, "not JSON")
-                .await);
-        };
-        phone_from_payload(&payload, appid.as_str(), now)
+        let payload =
+            match open_data::open(&record.session_key, encrypted_data, iv, appid.as_str(), now) {
+                Ok(payload) => payload,
+                Err(OpenDataError::SessionKeyCorrupt) => {
+                    return Err(AppError::internal(
+                        OpenDataError::SessionKeyCorrupt.reason(),
+                    ));
+                }
+                Err(OpenDataError::WrongKey) => {
+                    return Err(self
+                        .stale_or_failed(
+                            claimant,
+                            &record.session_key,
+                            OpenDataError::WrongKey.reason(),
+                        )
+                        .await);
+                }
+                Err(other) => return Err(decrypt_failed(other.reason())),
+            };
+        phone_from_payload(&payload)
     }
 
     /// A decryption that failed may mean a newer `wx.login` rotated the key: ask WeChat.
@@ -217,18 +214,9 @@ fn decrypt_failed(why: &str) -> AppError {
     AppError::DecryptFailed
 }
 
-/// The phone fields and watermark of decrypted legacy data; any flaw is `DECRYPT_FAILED`.
-fn phone_from_payload(payload: &Value, appid: &str, now: u64) -> AppResult<PhoneNumber> {
-    if payload.pointer("/watermark/appid").and_then(Value::as_str) != Some(appid) {
-        return Err(decrypt_failed("watermark appid"));
-    }
-    let ts = payload
-        .pointer("/watermark/timestamp")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| decrypt_failed("watermark timestamp"))?;
-    if ts + WATERMARK_MAX_AGE_SECS < now || ts > now + WATERMARK_MAX_SKEW_SECS {
-        return Err(decrypt_failed("watermark timestamp out of range"));
-    }
+/// The phone fields of opened legacy data (watermark already checked); any flaw is
+/// `DECRYPT_FAILED`.
+fn phone_from_payload(payload: &Value) -> AppResult<PhoneNumber> {
     let country = match payload.get("countryCode") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),

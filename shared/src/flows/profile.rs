@@ -4,9 +4,10 @@
 //! avatar) unless the user fills them in with the nickname/avatar components.
 
 use super::session::SessionService;
-use crate::crypto::{aes128_cbc_decrypt, b64_decode, constant_time_eq, sha1_hex};
+use crate::crypto::{constant_time_eq, sha1_hex};
 use crate::domain::{AppId, OpenId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::open_data::{self, OpenDataError};
 use crate::store::Store;
 use crate::tokens::AccessClaims;
 use serde_json::Value;
@@ -101,26 +102,24 @@ impl<S: Store + Clone> SessionService<S> {
             tracing::info!("user info signature mismatch");
             return Err(AppError::DecryptFailed);
         }
-        let key = b64_decode(&record.session_key)
-            .filter(|k| k.len() == 16)
-            .ok_or_else(|| AppError::internal("stored session_key does not decode to 16 bytes"))?;
-        let (Some(ct), Some(iv)) = (b64_decode(data.encrypted_data), b64_decode(data.iv)) else {
-            return Err(AppError::DecryptFailed);
+        let info = match open_data::open(
+            &record.session_key,
+            data.encrypted_data,
+            data.iv,
+            appid.as_str(),
+            now,
+        ) {
+            Ok(info) => info,
+            Err(OpenDataError::SessionKeyCorrupt) => {
+                return Err(AppError::internal(
+                    OpenDataError::SessionKeyCorrupt.reason(),
+                ));
+            }
+            Err(e) => {
+                tracing::info!(reason = e.reason(), "legacy user info refused");
+                return Err(AppError::DecryptFailed);
+            }
         };
-        let plain = aes128_cbc_decrypt(&key, &iv, &ct).map_err(|_| AppError::DecryptFailed)?;
-        let info: Value = serde_json::from_slice(&plain).map_err(|_| AppError::DecryptFailed)?;
-        if info.pointer("/watermark/appid").and_then(Value::as_str) != Some(appid.as_str()) {
-            return Err(AppError::DecryptFailed);
-        }
-        let ts = info
-            .pointer("/watermark/timestamp")
-            .and_then(Value::as_u64)
-            .ok_or(AppError::DecryptFailed)?;
-        if ts + super::bind_phone::WATERMARK_MAX_AGE_SECS < now
-            || ts > now + super::bind_phone::WATERMARK_MAX_SKEW_SECS
-        {
-            return Err(AppError::DecryptFailed);
-        }
         let nickname = info
             .get("nickName")
             .and_then(Value::as_str)
