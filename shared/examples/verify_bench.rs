@@ -24,6 +24,7 @@ fn main() {
         audience: "wxlogin-api".into(),
         access_ttl_secs: 7200,
         refresh_ttl_secs: 86_400,
+        refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
     });
     let who = AccessSubject {

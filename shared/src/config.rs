@@ -16,6 +16,9 @@ pub struct TokenSettings {
     pub audience: String,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
+    /// `REFRESH_TOKEN_MAX_LIFETIME`: a refresh family ends this long after its login, however
+    /// often it is used (each use slides `refresh_ttl_secs` up to this bound).
+    pub refresh_max_lifetime_secs: u64,
     /// Lifetime of the `phone_required` bind token (DESIGN §3: 600 s).
     pub bind_ttl_secs: u64,
 }
@@ -100,6 +103,20 @@ impl Config {
                 "REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL".to_owned(),
             ));
         }
+        let refresh_max_lifetime_secs =
+            ttl("REFRESH_TOKEN_MAX_LIFETIME", 7_776_000, 600, 31_536_000)?;
+        if refresh_max_lifetime_secs <= access_ttl_secs {
+            return Err(ConfigError(
+                "REFRESH_TOKEN_MAX_LIFETIME must be longer than ACCESS_TOKEN_TTL".to_owned(),
+            ));
+        }
+        // Inside Lambda a logged code would be a live credential in CloudWatch.
+        if sms_sender == SmsSenderKind::Log && get("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+            return Err(ConfigError(
+                "SMS_SENDER=log prints live codes and is refused inside Lambda: use \"sns\""
+                    .to_owned(),
+            ));
+        }
         Ok(Self {
             table_name: get("TABLE_NAME"),
             wechat_secret_id: get("WECHAT_SECRET_ID"),
@@ -109,6 +126,7 @@ impl Config {
                 audience: get("TOKEN_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
                 access_ttl_secs,
                 refresh_ttl_secs,
+                refresh_max_lifetime_secs,
                 bind_ttl_secs: 600,
             },
             signup_mode,
@@ -153,6 +171,7 @@ mod tests {
         assert_eq!(c.signup_mode, SignupMode::OpenId);
         assert_eq!(c.tokens.access_ttl_secs, 7200);
         assert_eq!(c.tokens.refresh_ttl_secs, 2_592_000);
+        assert_eq!(c.tokens.refresh_max_lifetime_secs, 90 * 86_400);
         assert_eq!(c.wechat_api_base, "https://api.weixin.qq.com");
         assert!(c.require_table_name().is_err());
     }
@@ -168,6 +187,30 @@ mod tests {
         let err =
             config(&[("ACCESS_TOKEN_TTL", "7200"), ("REFRESH_TOKEN_TTL", "3600")]).unwrap_err();
         assert!(err.0.contains("REFRESH_TOKEN_TTL"), "{err}");
+    }
+
+    #[test]
+    fn the_log_sms_sender_is_refused_inside_lambda() {
+        assert_eq!(
+            config(&[("SMS_SENDER", "log")]).unwrap().sms_sender,
+            SmsSenderKind::Log
+        );
+        let err = config(&[
+            ("SMS_SENDER", "log"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "wxlogin-account"),
+        ])
+        .unwrap_err();
+        assert!(err.0.contains("SMS_SENDER"), "{err}");
+        let sns = config(&[("AWS_LAMBDA_FUNCTION_NAME", "wxlogin-account")]).unwrap();
+        assert_eq!(sns.sms_sender, SmsSenderKind::Sns);
+    }
+
+    #[test]
+    fn the_absolute_refresh_lifetime_is_read_and_checked() {
+        let c = config(&[("REFRESH_TOKEN_MAX_LIFETIME", "864000")]).unwrap();
+        assert_eq!(c.tokens.refresh_max_lifetime_secs, 864_000);
+        let err = config(&[("REFRESH_TOKEN_MAX_LIFETIME", "forever")]).unwrap_err();
+        assert!(err.0.contains("REFRESH_TOKEN_MAX_LIFETIME"), "{err}");
     }
 
     #[test]

@@ -134,24 +134,30 @@ impl PhoneNumber {
             && country_code.len() <= 3
             && country_code.chars().all(|c| c.is_ascii_digit())
             && !country_code.starts_with('0');
-        let nat_ok = national.len() >= 4
-            && national.len() <= 14
-            && national.chars().all(|c| c.is_ascii_digit());
-        if !cc_ok || !nat_ok || country_code.len() + national.len() > 15 {
+        let nat_ok = national.len() >= 4 && national.chars().all(|c| c.is_ascii_digit());
+        if !cc_ok || !nat_ok {
             return Err(InvalidValue("phone number is malformed"));
         }
-        Ok(Self(format!("+{country_code}{national}")))
+        // The stored form's rule decides the length, so whatever is accepted here reads back.
+        Self::parse_e164(&format!("+{country_code}{national}"))
     }
-    /// From an E.164 string as stored.
+    /// From an E.164 string as stored: `+` and 6 to 15 digits. The one length rule for phone
+    /// numbers, whichever way they arrive.
     pub fn parse_e164(raw: &str) -> Result<Self, InvalidValue> {
         let digits = raw
             .strip_prefix('+')
             .ok_or(InvalidValue("phone number must start with +"))?;
-        if digits.len() < 6 || digits.len() > 15 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        if !(Self::MIN_DIGITS..=Self::MAX_DIGITS).contains(&digits.len())
+            || !digits.chars().all(|c| c.is_ascii_digit())
+            || digits.starts_with('0')
+        {
             return Err(InvalidValue("phone number is malformed"));
         }
         Ok(Self(raw.to_owned()))
     }
+    /// Digits of an E.164 number, country code included (E.164 allows at most 15).
+    pub const MIN_DIGITS: usize = 6;
+    pub const MAX_DIGITS: usize = 15;
     pub fn e164(&self) -> &str {
         &self.0
     }
@@ -230,6 +236,25 @@ mod tests {
         assert!(PhoneNumber::from_parts("+86", "13800138000").is_err());
         assert!(PhoneNumber::from_parts("86", "").is_err());
         assert!(PhoneNumber::parse_e164("8613800138000").is_err());
+    }
+
+    #[test]
+    fn every_number_accepted_from_parts_reads_back_from_storage() {
+        // Before one rule decided both directions, "+1" + "2345" was accepted (5 digits) and
+        // could not be read back (6 needed): every later login of that user was a 500.
+        for cc in ["1", "44", "86", "852", "999"] {
+            for len in 1..=16 {
+                let national = "5".repeat(len);
+                if let Ok(p) = PhoneNumber::from_parts(cc, &national) {
+                    let back = PhoneNumber::parse_e164(p.e164());
+                    assert_eq!(back.as_ref().ok(), Some(&p), "{cc} {national}");
+                }
+            }
+        }
+        assert!(PhoneNumber::from_parts("1", "2345").is_err());
+        assert!(PhoneNumber::from_parts("1", "23456").is_ok());
+        assert!(PhoneNumber::from_parts("86", "1380013800012").is_ok());
+        assert!(PhoneNumber::from_parts("86", "13800138000123").is_err());
     }
 
     #[test]

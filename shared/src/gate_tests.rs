@@ -35,6 +35,7 @@ fn issuer() -> TokenIssuer {
         audience: "aud".into(),
         access_ttl_secs: TTL,
         refresh_ttl_secs: 30 * 86400,
+        refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
     })
 }

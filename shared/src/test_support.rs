@@ -39,6 +39,7 @@ pub fn settings() -> TokenSettings {
         audience: "aud".into(),
         access_ttl_secs: 7200,
         refresh_ttl_secs: 30 * 86400,
+        refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
     }
 }

@@ -78,7 +78,7 @@ async fn the_phone_event_files_reach_the_bind_phone_handler() {
 #[tokio::test]
 async fn the_account_and_profile_event_files_reach_their_handlers() {
     let stack = Stack::new().await;
-    let account = stack.start("account", &[("SMS_SENDER", "log")]).await;
+    let account = stack.start("account", &[("SMS_SENDER", "sns")]).await;
     let sent = account.http(event("sms-send.json")).await;
     assert_eq!(sent.status, 200, "{}", sent.raw_body);
     let login = account.http(event("password-login.json")).await;

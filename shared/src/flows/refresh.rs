@@ -1,9 +1,10 @@
-//! `POST /auth/refresh`: rotate a refresh token (DESIGN §4). A presented token whose hash is
-//! not the family's current one is a reuse: the whole family is revoked. A family older than
+//! `POST /auth/refresh`: rotate a refresh token (DESIGN §4). A presented token that this family
+//! issued earlier (its hash is among the retired ones) is a reuse: the whole family is revoked;
+//! a secret the family never issued is refused without touching it. A family older than
 //! the user's last "logout all" is dead.
 
 use super::backend::Backend;
-use super::session_tokens::{SessionTokens, UserView};
+use super::session_tokens::{SessionTokens, UserView, refresh_expiry};
 use crate::crypto::constant_time_eq;
 use crate::error::{AppError, AppResult};
 use crate::secrets::SecretSource;
@@ -27,8 +28,15 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             family.secret_hash.as_bytes(),
             presented.secret_hash.as_bytes(),
         ) {
-            tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused; family revoked");
-            self.store.revoke_family(&family.id).await?;
+            // Only a token this family really issued proves a reuse; anything else (a guess
+            // built from an access token's `sid`) is refused and changes nothing.
+            let mark = refresh::retired_mark(&presented.secret_hash);
+            if family.retired.binary_search(&mark).is_ok() {
+                tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused; family revoked");
+                self.store.revoke_family(&family.id).await?;
+            } else {
+                tracing::info!(family = %family.id, "refresh secret never issued in this family; refused");
+            }
             return Err(AppError::RefreshRevoked);
         }
         let user = self
@@ -40,8 +48,13 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             self.store.revoke_family(&family.id).await?;
             return Err(AppError::RefreshRevoked);
         }
-        let keys = self.signing_keys().await?;
         let settings = &self.issuer.settings;
+        let expires_at = refresh_expiry(settings, family.created_at, now);
+        if expires_at <= now {
+            // Past the absolute lifetime (the item's own expiry normally says so first).
+            return Err(AppError::RefreshRevoked);
+        }
+        let keys = self.signing_keys().await?;
         let minted = refresh::mint(&family.id);
         let access_token = self.issuer.access_token(
             &keys,
@@ -60,7 +73,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
                 &family.id,
                 &presented.secret_hash,
                 &minted.secret_hash,
-                now + settings.refresh_ttl_secs,
+                expires_at,
                 now,
             )
             .await?;
@@ -73,6 +86,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         Ok(SessionTokens::issued(
             access_token,
             minted.token,
+            expires_at - now,
             settings,
             UserView::new(&user.id, user.phone.as_ref(), false),
         ))

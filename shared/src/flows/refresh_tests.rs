@@ -63,3 +63,61 @@ async fn junk_refresh_tokens_are_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_forged_secret_on_a_real_family_is_refused_without_revoking_it() {
+    // Anyone who has seen an access token knows its `sid` (the family id): a made-up secret
+    // on that family must not count as a reuse, or seeing a token would be enough to log its
+    // owner out.
+    let h = Harness::new(SignupMode::OpenId).await;
+    let s = h.session(APP, "dana").await;
+    let claims = h.verifier().await.verify_access(&s.access_token).unwrap();
+    let forged = format!("{}.{}", claims.sid, "A".repeat(43));
+    assert!(matches!(
+        h.backend.refresh(&forged).await,
+        Err(AppError::RefreshRevoked)
+    ));
+    let r1 = h
+        .backend
+        .refresh(&s.refresh_token)
+        .await
+        .expect("the owner's token still works");
+    assert!(matches!(
+        h.backend.refresh(&forged).await,
+        Err(AppError::RefreshRevoked)
+    ));
+    assert!(
+        h.backend.refresh(&r1.refresh_token).await.is_ok(),
+        "still not revoked after a second forgery"
+    );
+}
+
+#[tokio::test]
+async fn a_family_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let h = Harness::new(SignupMode::OpenId).await;
+    let max = h.backend.issuer.settings.refresh_max_lifetime_secs;
+    let s = h.session(APP, "emil").await;
+    assert_eq!(
+        s.refresh_expires_in,
+        h.backend.issuer.settings.refresh_ttl_secs
+    );
+    let mut token = s.refresh_token;
+    let mut elapsed = 0;
+    // Refresh every day: each use slides the expiry, but never past the login + max.
+    while elapsed + 86_400 < max {
+        h.clock.advance(86_400);
+        elapsed += 86_400;
+        let r = h.backend.refresh(&token).await.unwrap();
+        assert!(
+            r.refresh_expires_in <= max - elapsed,
+            "day {}",
+            elapsed / 86_400
+        );
+        token = r.refresh_token;
+    }
+    h.clock.advance(max - elapsed);
+    assert!(matches!(
+        h.backend.refresh(&token).await,
+        Err(AppError::RefreshRevoked)
+    ));
+}

@@ -50,6 +50,7 @@ impl SessionTokens {
     pub fn issued(
         access_token: String,
         refresh_token: String,
+        refresh_expires_in: u64,
         settings: &crate::config::TokenSettings,
         user: UserView,
     ) -> Self {
@@ -59,10 +60,18 @@ impl SessionTokens {
             token_type: "Bearer",
             expires_in: settings.access_ttl_secs,
             refresh_token,
-            refresh_expires_in: settings.refresh_ttl_secs,
+            refresh_expires_in,
             user,
         }
     }
+}
+
+/// When a refresh family used at `now` expires: `REFRESH_TOKEN_TTL` after this use, but never
+/// later than `REFRESH_TOKEN_MAX_LIFETIME` after the login that started it.
+pub fn refresh_expiry(settings: &crate::config::TokenSettings, created_at: u64, now: u64) -> u64 {
+    let sliding = now.saturating_add(settings.refresh_ttl_secs);
+    let absolute = created_at.saturating_add(settings.refresh_max_lifetime_secs);
+    sliding.min(absolute)
 }
 
 /// Who gets the session.
@@ -89,6 +98,8 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         let now = self.clock.now();
         let settings = &self.issuer.settings;
         let family_id = refresh::new_family_id();
+        let created_at = if who.after_cutoff { now + 1 } else { now };
+        let expires_at = refresh_expiry(settings, created_at, now);
         let minted = refresh::mint(&family_id);
         let family = Family {
             id: family_id.clone(),
@@ -96,9 +107,10 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             appid: who.appid.clone(),
             openid: who.openid.clone(),
             secret_hash: minted.secret_hash.clone(),
-            created_at: if who.after_cutoff { now + 1 } else { now },
-            expires_at: now + settings.refresh_ttl_secs,
+            created_at,
+            expires_at,
             revoked: false,
+            retired: Vec::new(),
         };
         let key = session_key.map(|sk| SessionKeyRecord {
             appid: who.appid.clone(),
@@ -121,6 +133,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         Ok(SessionTokens::issued(
             access_token,
             minted.token,
+            expires_at.saturating_sub(now),
             settings,
             UserView::new(who.user_id, who.phone, who.created),
         ))

@@ -94,6 +94,7 @@ fn family(user_id: &UserId, appid: &AppId, openid: &OpenId, expires_at: u64) -> 
         created_at: NOW,
         expires_at,
         revoked: false,
+        retired: Vec::new(),
     }
 }
 
@@ -819,6 +820,7 @@ pub async fn rotate_family<S: Store>(store: &S) {
     let rotated = Family {
         secret_hash: "h2".into(),
         expires_at: NOW + 2000,
+        retired: vec![crate::tokens::refresh::retired_mark(&fam.secret_hash)],
         ..fam.clone()
     };
     assert_eq!(
@@ -861,6 +863,20 @@ pub async fn rotate_family<S: Store>(store: &S) {
             .unwrap(),
         RotateOutcome::Rotated,
         "the refusals changed nothing"
+    );
+    let mut both = vec![
+        crate::tokens::refresh::retired_mark(&fam.secret_hash),
+        crate::tokens::refresh::retired_mark("h2"),
+    ];
+    both.sort();
+    assert_eq!(
+        store
+            .get_family(&fam.id, NOW + 1999)
+            .await
+            .unwrap()
+            .map(|f| f.retired),
+        Some(both),
+        "every secret rotated away from is remembered, sorted"
     );
 
     assert_eq!(

@@ -268,6 +268,15 @@ fn family_from(item: &Item) -> StoreResult<Family> {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(true),
+        retired: {
+            let mut marks = item
+                .get("retired")
+                .and_then(|v| v.as_ss().ok())
+                .cloned()
+                .unwrap_or_default();
+            marks.sort();
+            marks
+        },
     })
 }
 
@@ -637,9 +646,13 @@ impl Store for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(keys::family(family_id)))
-            .update_expression("SET secret_hash = :new, expires_at = :exp")
+            .update_expression("SET secret_hash = :new, expires_at = :exp ADD retired :mark")
             .condition_expression("secret_hash = :old AND revoked = :false AND expires_at > :now")
             .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(
+                ":mark",
+                AttributeValue::Ss(vec![crate::tokens::refresh::retired_mark(old_hash)]),
+            )
             .expression_attribute_values(":exp", n(new_expires_at))
             .expression_attribute_values(":old", s(old_hash))
             .expression_attribute_values(":false", AttributeValue::Bool(false))

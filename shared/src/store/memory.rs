@@ -238,6 +238,10 @@ impl Store for InMemoryStore {
         let mut t = self.lock()?;
         match t.families.get_mut(family_id) {
             Some(f) if !f.revoked && f.expires_at > now && f.secret_hash == old_hash => {
+                let mark = crate::tokens::refresh::retired_mark(old_hash);
+                if let Err(at) = f.retired.binary_search(&mark) {
+                    f.retired.insert(at, mark);
+                }
                 f.secret_hash = new_hash.to_owned();
                 f.expires_at = new_expires_at;
                 Ok(RotateOutcome::Rotated)

@@ -79,6 +79,10 @@ pub struct Family {
     pub created_at: u64,
     pub expires_at: u64,
     pub revoked: bool,
+    /// `refresh::retired_mark` of every secret this family rotated away from, sorted: a
+    /// presented token whose mark is here was really issued, so its reuse revokes the family;
+    /// any other unknown secret is only refused.
+    pub retired: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,12 @@ pub fn mint(family_id: &str) -> MintedRefresh {
     }
 }
 
+/// What a family keeps of a secret it rotated away from: the first 16 hex digits (64 bits) of
+/// its hash, enough to tell a reused token from a guessed one in a few bytes per rotation.
+pub fn retired_mark(secret_hash: &str) -> String {
+    secret_hash.chars().take(16).collect()
+}
+
 /// Splits a presented token; `None` when it cannot be one of ours.
 pub fn parse(token: &str) -> Option<PresentedRefresh> {
     let (family_id, secret) = token.split_once('.')?;

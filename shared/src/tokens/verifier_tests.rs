@@ -39,6 +39,7 @@ fn setup() -> Setup {
         audience: AUD.into(),
         access_ttl_secs: TTL,
         refresh_ttl_secs: 30 * 86400,
+        refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
     });
     let user_id = UserId::new_random();
