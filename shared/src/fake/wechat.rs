@@ -46,6 +46,11 @@ pub enum Misbehaviour {
     Slow(Duration),
     /// A success body without `session_key` (jscode2session; other paths answer normally).
     MissingSessionKey,
+    /// A success body without `openid` (jscode2session; other paths answer normally).
+    MissingOpenId,
+    /// A success body with neither `openid` nor `session_key` (jscode2session; other paths
+    /// answer normally).
+    MissingOpenIdAndSessionKey,
     /// HTTP 500 with an empty body.
     ServerError,
 }
@@ -436,9 +441,19 @@ impl FakeWeChat {
                 };
             }
             Some(Misbehaviour::Slow(d)) => tokio::time::sleep(d).await,
-            Some(Misbehaviour::MissingSessionKey) | None => {}
+            Some(
+                Misbehaviour::MissingSessionKey
+                | Misbehaviour::MissingOpenId
+                | Misbehaviour::MissingOpenIdAndSessionKey,
+            )
+            | None => {}
         }
-        let drop_session_key = matches!(misbehaviour, Some(Misbehaviour::MissingSessionKey));
+        let dropped: &[&str] = match misbehaviour {
+            Some(Misbehaviour::MissingSessionKey) => &["session_key"],
+            Some(Misbehaviour::MissingOpenId) => &["openid"],
+            Some(Misbehaviour::MissingOpenIdAndSessionKey) => &["openid", "session_key"],
+            _ => &[],
+        };
         let get = |name: &str| {
             query
                 .iter()
@@ -454,8 +469,10 @@ impl FakeWeChat {
                     get("grant_type"),
                 )
                 .map(|mut v| {
-                    if drop_session_key && let Some(o) = v.as_object_mut() {
-                        o.remove("session_key");
+                    if let Some(o) = v.as_object_mut() {
+                        for field in dropped {
+                            o.remove(*field);
+                        }
                     }
                     v
                 }),
@@ -1210,6 +1227,49 @@ mod tests {
             0
         );
         assert_eq!(fake.calls(CHECK_SESSION_PATH), 3);
+    }
+
+    #[tokio::test]
+    async fn missing_field_misbehaviours_drop_exactly_their_fields_and_use_the_code() {
+        let fake = FakeWeChat::new();
+        let server = start(&fake).await;
+        let exchange = |code: String| {
+            let url = server.url();
+            async move {
+                let query = [
+                    ("appid", APP),
+                    ("secret", SECRET),
+                    ("js_code", code.as_str()),
+                    ("grant_type", "authorization_code"),
+                ];
+                let response = reqwest::Client::new()
+                    .get(format!("{url}{JSCODE2SESSION_PATH}"))
+                    .query(&query)
+                    .send()
+                    .await
+                    .unwrap();
+                (read(response).await, code)
+            }
+        };
+        let cases = [
+            (Misbehaviour::MissingSessionKey, vec!["openid"]),
+            (Misbehaviour::MissingOpenId, vec!["session_key"]),
+            (Misbehaviour::MissingOpenIdAndSessionKey, vec![]),
+        ];
+        for (how, kept) in cases {
+            fake.misbehave(JSCODE2SESSION_PATH, how.clone());
+            let (reply, code) = exchange(fake.issue_code(APP, "alice")).await;
+            let mut keys: Vec<&str> = reply
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            assert_eq!(keys, kept, "{how:?}: {reply}");
+            let (again, _) = exchange(code).await;
+            assert_eq!(again["errcode"], 40163, "{how:?}: the code was used");
+        }
     }
 
     #[tokio::test]
