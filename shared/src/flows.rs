@@ -4,8 +4,10 @@
 pub mod backend;
 pub mod bind_phone;
 pub mod binding;
+pub mod live_session;
 pub mod login;
 pub mod password;
+pub mod password_guard;
 pub mod profile;
 pub mod refresh;
 pub mod session;
@@ -21,6 +23,8 @@ pub use session_tokens::{SessionTokens, UserView};
 mod account_tests;
 #[cfg(test)]
 mod bind_tests;
+#[cfg(test)]
+mod credential_tests;
 #[cfg(test)]
 mod login_tests;
 #[cfg(test)]

@@ -427,7 +427,7 @@ async fn setting_a_password_without_a_phone_is_phone_required() {
     let s = h.session(APP, "nophone").await;
     let c = claims(&h, &s.access_token).await;
     assert!(matches!(
-        h.backend.set_password(&c, GOOD_PASSWORD, None).await,
+        h.backend.set_password(&c, GOOD_PASSWORD, None, None).await,
         Err(AppError::PhoneRequired)
     ));
     let user = h
@@ -458,7 +458,7 @@ async fn weak_common_short_long_or_phone_like_passwords_are_refused() {
     ] {
         assert!(
             matches!(
-                h.backend.set_password(&c, weak, None).await,
+                h.backend.set_password(&c, weak, None, None).await,
                 Err(AppError::WeakPassword(_))
             ),
             "{weak} must be refused"
@@ -481,7 +481,7 @@ async fn a_password_once_set_logs_in_by_phone_as_the_same_user() {
     let c = claims(&h, &s.access_token).await;
     let set = h
         .backend
-        .set_password(&c, GOOD_PASSWORD, None)
+        .set_password(&c, GOOD_PASSWORD, None, None)
         .await
         .unwrap();
     assert_eq!(set.user.id, s.user.id);
@@ -491,6 +491,7 @@ async fn a_password_once_set_logs_in_by_phone_as_the_same_user() {
             &phone("13800138011"),
             GOOD_PASSWORD,
             LoginVia::Nothing(Some(APP.into())),
+            None,
         )
         .await
         .unwrap();
@@ -511,14 +512,14 @@ async fn an_unknown_phone_and_a_wrong_password_answer_byte_for_byte_the_same() {
     let s = user_with_phone(&h, &sms, "quinn", "13800138012").await;
     let c = claims(&h, &s.access_token).await;
     h.backend
-        .set_password(&c, GOOD_PASSWORD, None)
+        .set_password(&c, GOOD_PASSWORD, None, None)
         .await
         .unwrap();
     let login = |raw: &'static str, pw: &'static str| {
         let backend = h.backend.clone();
         async move {
             backend
-                .password_login(&phone(raw), pw, LoginVia::Nothing(Some(APP.into())))
+                .password_login(&phone(raw), pw, LoginVia::Nothing(Some(APP.into())), None)
                 .await
                 .unwrap_err()
         }
@@ -554,18 +555,24 @@ async fn five_failures_lock_the_phone_even_for_the_right_password_until_the_wind
     let s = user_with_phone(&h, &sms, "rita", "13800138014").await;
     let c = claims(&h, &s.access_token).await;
     h.backend
-        .set_password(&c, GOOD_PASSWORD, None)
+        .set_password(&c, GOOD_PASSWORD, None, None)
         .await
         .unwrap();
     let p = phone("13800138014");
     let via = || LoginVia::Nothing(Some(APP.into()));
     for _ in 0..MAX_FAILURES {
         assert!(matches!(
-            h.backend.password_login(&p, "wrong password", via()).await,
+            h.backend
+                .password_login(&p, "wrong password", via(), None)
+                .await,
             Err(AppError::InvalidCredentials)
         ));
     }
-    match h.backend.password_login(&p, GOOD_PASSWORD, via()).await {
+    match h
+        .backend
+        .password_login(&p, GOOD_PASSWORD, via(), None)
+        .await
+    {
         Err(AppError::RateLimited { retry_after_secs }) => assert!(
             (1..=LOCK_WINDOW_SECS).contains(&u64::from(retry_after_secs)),
             "{retry_after_secs}"
@@ -575,7 +582,7 @@ async fn five_failures_lock_the_phone_even_for_the_right_password_until_the_wind
     h.clock.advance(LOCK_WINDOW_SECS);
     let r = h
         .backend
-        .password_login(&p, GOOD_PASSWORD, via())
+        .password_login(&p, GOOD_PASSWORD, via(), None)
         .await
         .unwrap();
     assert_eq!(r.user.id, s.user.id);
@@ -587,7 +594,12 @@ async fn parallel_guesses_get_no_more_verifications_than_the_lock_allows() {
     let sms = CapturedSms::new();
     let s = user_with_phone(&h, &sms, "tess", "13800138016").await;
     h.backend
-        .set_password(&claims(&h, &s.access_token).await, GOOD_PASSWORD, None)
+        .set_password(
+            &claims(&h, &s.access_token).await,
+            GOOD_PASSWORD,
+            None,
+            None,
+        )
         .await
         .unwrap();
     let mut tasks = Vec::new();
@@ -600,6 +612,7 @@ async fn parallel_guesses_get_no_more_verifications_than_the_lock_allows() {
                     &phone("13800138016"),
                     &guess,
                     LoginVia::Nothing(Some(APP.into())),
+                    None,
                 )
                 .await
         }));
@@ -619,6 +632,7 @@ async fn parallel_guesses_get_no_more_verifications_than_the_lock_allows() {
                 &phone("13800138016"),
                 GOOD_PASSWORD,
                 LoginVia::Nothing(Some(APP.into())),
+                None,
             )
             .await,
         Err(AppError::RateLimited { .. })
@@ -631,34 +645,45 @@ async fn successful_logins_do_not_count_towards_the_lock() {
     let sms = CapturedSms::new();
     let s = user_with_phone(&h, &sms, "ugo", "13800138017").await;
     h.backend
-        .set_password(&claims(&h, &s.access_token).await, GOOD_PASSWORD, None)
+        .set_password(
+            &claims(&h, &s.access_token).await,
+            GOOD_PASSWORD,
+            None,
+            None,
+        )
         .await
         .unwrap();
     let p = phone("13800138017");
     let via = || LoginVia::Nothing(Some(APP.into()));
     for _ in 0..2 * MAX_FAILURES {
         h.backend
-            .password_login(&p, GOOD_PASSWORD, via())
+            .password_login(&p, GOOD_PASSWORD, via(), None)
             .await
             .unwrap();
     }
     // Failures still lock after MAX_FAILURES of them, successes in between or not.
     for _ in 1..MAX_FAILURES {
         assert!(matches!(
-            h.backend.password_login(&p, "wrong password", via()).await,
+            h.backend
+                .password_login(&p, "wrong password", via(), None)
+                .await,
             Err(AppError::InvalidCredentials)
         ));
     }
     h.backend
-        .password_login(&p, GOOD_PASSWORD, via())
+        .password_login(&p, GOOD_PASSWORD, via(), None)
         .await
         .unwrap();
     assert!(matches!(
-        h.backend.password_login(&p, "wrong password", via()).await,
+        h.backend
+            .password_login(&p, "wrong password", via(), None)
+            .await,
         Err(AppError::InvalidCredentials)
     ));
     assert!(matches!(
-        h.backend.password_login(&p, GOOD_PASSWORD, via()).await,
+        h.backend
+            .password_login(&p, GOOD_PASSWORD, via(), None)
+            .await,
         Err(AppError::RateLimited { .. })
     ));
 }
@@ -670,7 +695,12 @@ async fn changing_a_password_needs_the_old_one_and_ends_every_other_session() {
     let s = user_with_phone(&h, &sms, "sam", "13800138015").await;
     let first = h
         .backend
-        .set_password(&claims(&h, &s.access_token).await, GOOD_PASSWORD, None)
+        .set_password(
+            &claims(&h, &s.access_token).await,
+            GOOD_PASSWORD,
+            None,
+            None,
+        )
         .await
         .unwrap();
     // Another device logs in later.
@@ -680,12 +710,12 @@ async fn changing_a_password_needs_the_old_one_and_ends_every_other_session() {
     const NEW: &str = "a brand new passphrase";
     // Without the old password, or with a wrong one: refused, and nothing changes.
     assert!(matches!(
-        h.backend.set_password(&c, NEW, None).await,
+        h.backend.set_password(&c, NEW, None, None).await,
         Err(AppError::InvalidCredentials)
     ));
     assert!(matches!(
         h.backend
-            .set_password(&c, NEW, Some("not the old one"))
+            .set_password(&c, NEW, Some("not the old one"), None)
             .await,
         Err(AppError::InvalidCredentials)
     ));
@@ -693,7 +723,7 @@ async fn changing_a_password_needs_the_old_one_and_ends_every_other_session() {
     h.clock.advance(1);
     let changed = h
         .backend
-        .set_password(&c, NEW, Some(GOOD_PASSWORD))
+        .set_password(&c, NEW, Some(GOOD_PASSWORD), None)
         .await
         .unwrap();
     // Every other session ends, the caller's own one included...
@@ -714,10 +744,15 @@ async fn changing_a_password_needs_the_old_one_and_ends_every_other_session() {
     let p = phone("13800138015");
     let via = || LoginVia::Nothing(Some(APP.into()));
     assert!(matches!(
-        h.backend.password_login(&p, GOOD_PASSWORD, via()).await,
+        h.backend
+            .password_login(&p, GOOD_PASSWORD, via(), None)
+            .await,
         Err(AppError::InvalidCredentials)
     ));
-    h.backend.password_login(&p, NEW, via()).await.unwrap();
+    h.backend
+        .password_login(&p, NEW, via(), None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -727,7 +762,12 @@ async fn a_password_login_with_a_bind_token_links_that_openid() {
     let fay = bind_token_claimant(&h, APP, "fay").await;
     let made = sms_bind(&h, &sms, &fay, "13500135002").await.unwrap();
     h.backend
-        .set_password(&claims(&h, &made.access_token).await, GOOD_PASSWORD, None)
+        .set_password(
+            &claims(&h, &made.access_token).await,
+            GOOD_PASSWORD,
+            None,
+            None,
+        )
         .await
         .unwrap();
     // The same person in another mini program: unknown there, so a bind token.
@@ -738,6 +778,7 @@ async fn a_password_login_with_a_bind_token_links_that_openid() {
             &phone("13500135002"),
             GOOD_PASSWORD,
             LoginVia::Bind(other_app),
+            None,
         )
         .await
         .unwrap();
@@ -759,6 +800,7 @@ async fn a_password_login_with_a_bind_token_links_that_openid() {
                 &phone("13500135002"),
                 GOOD_PASSWORD,
                 LoginVia::Bind(intruder),
+                None,
             )
             .await,
         Err(AppError::PhoneTaken)

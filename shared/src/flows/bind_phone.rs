@@ -244,7 +244,6 @@ fn phone_error(e: WeChatError) -> AppError {
             );
             e.into()
         }
-        WeChatError::Other(40013) => AppError::Upstream(crate::error::UpstreamFault::BadReply),
         other => other.into(),
     }
 }

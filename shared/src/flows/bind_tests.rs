@@ -482,3 +482,23 @@ async fn a_corrupt_stored_session_key_fails_closed() {
         .unwrap_err();
     assert!(matches!(err, AppError::Internal(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_phone_code_made_for_another_mini_program_is_the_callers_invalid_code() {
+    // WeChat answers 40013 when the code belongs to another appid: before, that counted as a
+    // rejected app secret (503 MISCONFIGURED and an operator alarm) for a client's mistake.
+    let h = Harness::new(SignupMode::OpenId).await;
+    let s = h.session(APP, "ivan").await;
+    let foreign = h
+        .wechat
+        .issue_phone_code(APP2, "ivan", "86", "13100131000", false);
+    let r = h
+        .backend
+        .bind_phone(&claimant_of(&s, "ivan"), PhoneProof::Code(foreign))
+        .await;
+    assert!(matches!(r, Err(AppError::InvalidCode)), "{r:?}");
+    // Nothing was bound, and a code of this app still works.
+    bind_code(&h, &claimant_of(&s, "ivan"), "ivan", "13100131000")
+        .await
+        .unwrap();
+}

@@ -1,7 +1,7 @@
 //! Phone + password. Setting a password needs an account with a verified phone; changing it
 //! needs the old one and ends every other session. Login answers the same for an unknown phone
-//! and a wrong password (same status, same body, same Argon2 work); 5 failures in 15 minutes
-//! lock that phone until the window ends (counted in DynamoDB with TTL). A login carrying a
+//! and a wrong password (same status, same body, same Argon2 work); failures are locked out per
+//! phone and source address, with a per-phone backstop (`password_guard`). A login carrying a
 //! bind token links that openid under the account rules of DESIGN §3 (`binding`).
 
 use super::backend::Backend;
@@ -11,11 +11,11 @@ use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
 use crate::error::{AppError, AppResult};
 use crate::password;
 use crate::secrets::SecretSource;
-use crate::store::{CounterHit, Store, User};
+use crate::store::{Store, User};
 use crate::tokens::AccessClaims;
 
-pub const LOCK_WINDOW_SECS: u64 = 900;
-pub const MAX_FAILURES: u32 = 5;
+use super::password_guard::Attempt;
+pub use super::password_guard::{LOCK_WINDOW_SECS, MAX_FAILURES_PER_SOURCE as MAX_FAILURES};
 
 /// Runs Argon2 off the async runtime.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
@@ -45,6 +45,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         claims: &AccessClaims,
         new: &str,
         old: Option<&str>,
+        source_ip: Option<&str>,
     ) -> AppResult<SessionTokens> {
         let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
         let user = self
@@ -55,9 +56,14 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         let phone = user.phone.clone().ok_or(AppError::PhoneRequired)?;
         if user.password_hash.is_some() {
             let old = old.ok_or(AppError::InvalidCredentials)?;
+            // Guessing the old password meets the same lock as guessing at login.
+            let now = self.clock.now();
+            let attempt = Attempt::new(&phone, source_ip);
+            attempt.begin(&self.store, now).await?;
             if !verify(old, user.password_hash.clone()).await? {
                 return Err(AppError::InvalidCredentials);
             }
+            attempt.succeeded(&self.store, now).await?;
         }
         password::check_strength(new, phone.e164().trim_start_matches('+'))
             .map_err(|w| AppError::WeakPassword(w.message()))?;
@@ -92,31 +98,11 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         phone: &PhoneNumber,
         password: &str,
         via: LoginVia,
+        source_ip: Option<&str>,
     ) -> AppResult<SessionTokens> {
         let now = self.clock.now();
-        // Each attempt takes a slot before Argon2 runs (one atomic counter); a success gives
-        // its slot back. Attempts minus successes is failures plus attempts in flight, so a
-        // burst of parallel guesses gets no more than MAX_FAILURES verifications either.
-        let attempts = format!("pwtry#{}", phone.e164());
-        let successes = format!("pwok#{}", phone.e164());
-        let tried = match self
-            .store
-            .hit_counter(&attempts, u32::MAX, LOCK_WINDOW_SECS, now)
-            .await?
-        {
-            CounterHit::Counted(n) => n,
-            CounterHit::Limited { .. } => u32::MAX,
-        };
-        let succeeded = self
-            .store
-            .read_counter(&successes, LOCK_WINDOW_SECS, now)
-            .await?;
-        if tried.saturating_sub(succeeded) > MAX_FAILURES {
-            let retry = LOCK_WINDOW_SECS - now % LOCK_WINDOW_SECS;
-            return Err(AppError::RateLimited {
-                retry_after_secs: u32::try_from(retry).unwrap_or(u32::MAX),
-            });
-        }
+        let attempt = Attempt::new(phone, source_ip);
+        attempt.begin(&self.store, now).await?;
         let user = match self.store.phone_owner(phone).await? {
             Some(owner) => self.store.get_user(&owner).await?,
             None => None,
@@ -127,12 +113,10 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         )
         .await?
         {
-            tracing::info!(phone = %phone, attempts = tried, "password login failed");
+            tracing::info!(phone = %phone, "password login failed");
             return Err(AppError::InvalidCredentials);
         }
-        self.store
-            .hit_counter(&successes, u32::MAX, LOCK_WINDOW_SECS, now)
-            .await?;
+        attempt.succeeded(&self.store, now).await?;
         let user = user.ok_or(AppError::InvalidCredentials)?;
         let (appid, openid) = self.identity_for(&user, phone, via).await?;
         self.start_session(

@@ -44,7 +44,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             .get_user(&family.user_id)
             .await?
             .ok_or(AppError::RefreshRevoked)?;
-        if family.created_at <= user.sessions_valid_after {
+        if !super::live_session::family_is_live(&family, &user) {
             self.store.revoke_family(&family.id).await?;
             return Err(AppError::RefreshRevoked);
         }

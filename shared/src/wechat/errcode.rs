@@ -21,6 +21,10 @@ pub enum WeChatError {
     /// 40001/40013/40125/40164/40243 on a call carrying the app secret.
     #[error("app secret or appid rejected (errcode {0})")]
     SecretRejected(i64),
+    /// 40013 on a call carrying an access_token (getuserphonenumber): the code the client sent
+    /// was made for another mini program. The caller's fault, not our secret's.
+    #[error("code issued to another app (errcode 40013)")]
+    ForeignCode,
     /// 40001/40014/42001 on a call carrying an access_token.
     #[error("access token rejected (errcode {0})")]
     AccessTokenRejected(i64),
@@ -51,6 +55,7 @@ pub fn classify(errcode: i64, kind: CallKind) -> WeChatError {
         (40226, _) => WeChatError::Blocked,
         (45011, _) => WeChatError::RateLimited,
         (40001 | 40014 | 42001, CallKind::AccessToken) => WeChatError::AccessTokenRejected(errcode),
+        (40013, CallKind::AccessToken) => WeChatError::ForeignCode,
         (40001 | 40013 | 40125 | 40164 | 40243, _) => WeChatError::SecretRejected(errcode),
         _ => WeChatError::Other(errcode),
     }
@@ -63,7 +68,7 @@ pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
 impl From<WeChatError> for AppError {
     fn from(e: WeChatError) -> Self {
         match e {
-            WeChatError::InvalidCode(_) => AppError::InvalidCode,
+            WeChatError::InvalidCode(_) | WeChatError::ForeignCode => AppError::InvalidCode,
             WeChatError::Blocked => AppError::LoginBlocked,
             WeChatError::RateLimited => AppError::RateLimited {
                 retry_after_secs: RATE_LIMIT_RETRY_AFTER_SECS,
@@ -98,6 +103,22 @@ mod tests {
             classify(42001, CallKind::AccessToken),
             WeChatError::AccessTokenRejected(42001)
         );
+    }
+
+    #[test]
+    fn errcode_40013_on_a_phone_code_is_the_callers_not_a_misconfiguration() {
+        assert_eq!(
+            classify(40013, CallKind::AccessToken),
+            WeChatError::ForeignCode
+        );
+        assert!(matches!(
+            AppError::from(classify(40013, CallKind::AccessToken)),
+            AppError::InvalidCode
+        ));
+        assert!(matches!(
+            AppError::from(classify(40013, CallKind::Secret)),
+            AppError::Misconfigured(_)
+        ));
     }
 
     #[test]

@@ -84,7 +84,12 @@ pub async fn handle<S: Store, W, X: SecretSource>(
                     None => LoginVia::Nothing(body.appid),
                 };
                 let tokens = backend
-                    .password_login(&phone, password_field(&body.password)?, via)
+                    .password_login(
+                        &phone,
+                        password_field(&body.password)?,
+                        via,
+                        request.source_ip.as_deref(),
+                    )
                     .await?;
                 Ok(HttpResponse::json(200, &tokens))
             })
@@ -103,7 +108,12 @@ pub async fn handle<S: Store, W, X: SecretSource>(
                     .map(password_field)
                     .transpose()?;
                 let tokens = backend
-                    .set_password(&claims, password_field(&body.password)?, old)
+                    .set_password(
+                        &claims,
+                        password_field(&body.password)?,
+                        old,
+                        request.source_ip.as_deref(),
+                    )
                     .await?;
                 Ok(HttpResponse::json(200, &tokens))
             })

@@ -81,6 +81,9 @@ pub async fn caller<S: Store, W, X: SecretSource>(
         backend.clock.clone(),
     );
     if let Ok(claims) = verifier.verify_access(token) {
+        // Every caller of this function mints tokens or changes credentials: the session
+        // must still be live, not only the JWT.
+        backend.live_caller(&claims).await?;
         return Ok(Caller::Access(claims));
     }
     let claims = verifier

@@ -1,0 +1,39 @@
+//! Whether a session is still live — the one rule for it. A refresh family is live while it
+//! is not revoked and was started after the user's last "log out everywhere" (or password
+//! change). Refresh applies it to the family it rotates; every route that mints tokens or
+//! changes credentials with an access token applies it to the token's `sid`, because a JWT
+//! alone stays valid until it expires, logout or not.
+
+use super::backend::Backend;
+use crate::domain::UserId;
+use crate::error::{AppError, AppResult};
+use crate::secrets::SecretSource;
+use crate::store::{Family, Store, User};
+use crate::tokens::AccessClaims;
+
+/// The rule itself (`get_family` has already dropped expired families).
+pub fn family_is_live(family: &Family, user: &User) -> bool {
+    !family.revoked && family.user_id == user.id && family.created_at > user.sessions_valid_after
+}
+
+impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+    /// The caller's user when the access token's session is still live; `UNAUTHORIZED` when
+    /// it was logged out, revoked, cut off or has expired. Two reads, made at once.
+    pub async fn live_caller(&self, claims: &AccessClaims) -> AppResult<User> {
+        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
+        let now = self.clock.now();
+        let (family, user) = tokio::join!(
+            self.store.get_family(&claims.sid, now),
+            self.store.get_user(&user_id)
+        );
+        let (family, user) = (
+            family?.ok_or(AppError::Unauthorized)?,
+            user?.ok_or(AppError::Unauthorized)?,
+        );
+        if !family_is_live(&family, &user) {
+            tracing::info!(user_id = %user.id, "access token of an ended session refused");
+            return Err(AppError::Unauthorized);
+        }
+        Ok(user)
+    }
+}
