@@ -1,6 +1,7 @@
 //! The login rules, as pure flows over the ports (`Store`, `WeChatApi`, `SecretSource`,
 //! `Clock`) — no AWS SDK, no HTTP, no Lambda types here. One module per flow.
 
+pub mod app_secret;
 pub mod backend;
 pub mod bind_phone;
 pub mod binding;

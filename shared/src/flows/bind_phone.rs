@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::open_data::{self, OpenDataError};
 use crate::secrets::SecretSource;
 use crate::store::{PhoneCodeClaim, Store};
-use crate::wechat::{WeChatApi, WeChatError};
+use crate::wechat::WeChatApi;
 use serde_json::Value;
 
 /// How long a phone-code claim (and its answer) is kept: the code's 5 minutes plus margin.
@@ -120,18 +120,18 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
         code: &str,
     ) -> AppResult<PhoneNumber> {
         let (appid, openid) = (claimant.appid(), claimant.openid());
-        let apps = self.apps.get().await?;
-        let secret = apps.secret(appid).cloned().ok_or(AppError::UnknownApp)?;
         let now = self.clock.now();
         let wx = self
-            .access_tokens
-            .with_token(&self.wechat, appid, &secret, now, |token| async move {
-                self.wechat
-                    .get_user_phone_number(&token, code, openid)
+            .with_app_secret(appid, |secret| async move {
+                self.access_tokens
+                    .with_token(&self.wechat, appid, &secret, now, |token| async move {
+                        self.wechat
+                            .get_user_phone_number(&token, code, openid)
+                            .await
+                    })
                     .await
             })
-            .await
-            .map_err(phone_error)?;
+            .await?;
         if wx
             .watermark_appid
             .as_deref()
@@ -183,21 +183,15 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
     /// A decryption that failed may mean a newer `wx.login` rotated the key: ask WeChat.
     async fn stale_or_failed(&self, claimant: &Claimant, session_key: &str, why: &str) -> AppError {
         let (appid, openid) = (claimant.appid(), claimant.openid());
-        let Ok(apps) = self.apps.get().await else {
-            return decrypt_failed(why);
-        };
-        let Some(secret) = apps.secret(appid).cloned() else {
-            return decrypt_failed(why);
-        };
+        let now = self.clock.now();
         let checked = self
-            .access_tokens
-            .with_token(
-                &self.wechat,
-                appid,
-                &secret,
-                self.clock.now(),
-                |token| async move { self.wechat.check_session(&token, openid, session_key).await },
-            )
+            .with_app_secret(appid, |secret| async move {
+                self.access_tokens
+                    .with_token(&self.wechat, appid, &secret, now, |token| async move {
+                        self.wechat.check_session(&token, openid, session_key).await
+                    })
+                    .await
+            })
             .await;
         match checked {
             Ok(false) => {
@@ -230,20 +224,4 @@ fn phone_from_payload(payload: &Value) -> AppResult<PhoneNumber> {
         return Err(decrypt_failed("phoneNumber"));
     }
     PhoneNumber::from_parts(&country, pure).map_err(|_| decrypt_failed("phone digits"))
-}
-
-/// WeChat errors on the phone path: an invalid/used code is the client's (401); the rest as
-/// on every WeChat call.
-fn phone_error(e: WeChatError) -> AppError {
-    match e {
-        WeChatError::SecretRejected(code) => {
-            tracing::error!(
-                alarm = "MISCONFIGURED",
-                errcode = code,
-                "WeChat rejected the app secret (stable_token)"
-            );
-            e.into()
-        }
-        other => other.into(),
-    }
 }

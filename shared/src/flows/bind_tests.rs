@@ -502,3 +502,32 @@ async fn a_phone_code_made_for_another_mini_program_is_the_callers_invalid_code(
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_phone_path_rereads_a_rotated_app_secret_once() {
+    let h = Harness::new(SignupMode::OpenId).await;
+    let s = h.session(APP, "jana").await;
+    let s2 = h.session(APP, "kurt").await;
+    // The operator rotated the secret: WeChat knows the new one, our cached copy is stale.
+    h.wechat.add_app(APP, "rotated-secret");
+    h.secrets.set(
+        WECHAT_SECRET_ID,
+        &serde_json::json!({"apps": {APP: "rotated-secret", APP2: SECRET2}}).to_string(),
+    );
+    let bound = bind_code(&h, &claimant_of(&s, "jana"), "jana", "13000130000")
+        .await
+        .expect("bound after one re-read of the secret");
+    assert_eq!(bound.user.phone.as_deref(), Some("130****0000"));
+    assert!(h.wechat.secret_was_sent("rotated-secret"));
+    // A secret that stays wrong is MISCONFIGURED, and the code stays usable.
+    h.wechat.add_app(APP, "something-else");
+    h.wechat.invalidate_access_tokens();
+    let code = h
+        .wechat
+        .issue_phone_code(APP, "kurt", "86", "13000130001", false);
+    let r = h
+        .backend
+        .bind_phone(&claimant_of(&s2, "kurt"), PhoneProof::Code(code))
+        .await;
+    assert!(matches!(r, Err(AppError::Misconfigured(_))), "{r:?}");
+}

@@ -10,9 +10,9 @@ use super::session_tokens::{SessionFor, SessionTokens};
 use crate::crypto::sha256_hex;
 use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, SignupMode, UnionId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::secrets::{AppSecret, SecretSource};
+use crate::secrets::SecretSource;
 use crate::store::{CodeClaim, CreateUserOutcome, LinkOutcome, SessionKeyRecord, Store, User};
-use crate::wechat::{WeChatApi, WeChatError, WxSession};
+use crate::wechat::{WeChatApi, WxSession};
 use serde::Serialize;
 
 /// How long a claimed code is remembered: its 5-minute life plus clock-skew margin.
@@ -50,7 +50,7 @@ struct Resolved {
 impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
     pub async fn login(&self, request: LoginRequest) -> AppResult<LoginOutcome> {
         let apps = self.apps.get().await?;
-        let (appid, secret) = apps.select(request.appid.as_deref())?;
+        let (appid, _) = apps.select(request.appid.as_deref())?;
         let now = self.clock.now();
         let digest = sha256_hex(format!("{}:{}", appid.as_str(), request.code.expose()).as_bytes());
         if self
@@ -62,7 +62,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
             tracing::info!(appid = %appid, "login code replayed; WeChat not called");
             return Err(AppError::InvalidCode);
         }
-        let session = self.exchange_code(&appid, secret, &request.code).await?;
+        let session = self.exchange_code(&appid, &request.code).await?;
         let Some(resolved) = self.resolve_user(&appid, &session).await? else {
             return self.phone_required(&appid, &session).await;
         };
@@ -82,32 +82,13 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
         Ok(LoginOutcome::Session(tokens))
     }
 
-    /// code2Session. A rejected secret is re-read once (it may have been rotated) and, if it
-    /// changed, the exchange is tried once more: WeChat refused before consuming the code.
-    async fn exchange_code(
-        &self,
-        appid: &AppId,
-        secret: AppSecret,
-        code: &LoginCode,
-    ) -> AppResult<WxSession> {
-        match self.wechat.code_to_session(appid, &secret, code).await {
-            Err(WeChatError::SecretRejected(errcode)) => {
-                let reloaded = self.apps.force_reload().await?;
-                let rotated = reloaded
-                    .as_ref()
-                    .and_then(|apps| apps.secret(appid))
-                    .filter(|s| **s != secret);
-                match rotated {
-                    Some(new_secret) => Ok(self
-                        .wechat
-                        .code_to_session(appid, new_secret, code)
-                        .await
-                        .map_err(alarm)?),
-                    None => Err(alarm(WeChatError::SecretRejected(errcode))),
-                }
-            }
-            other => Ok(other?),
-        }
+    /// code2Session, re-reading a rejected secret once (`app_secret`): WeChat refuses a bad
+    /// secret before it consumes the code, so the retry is safe.
+    async fn exchange_code(&self, appid: &AppId, code: &LoginCode) -> AppResult<WxSession> {
+        self.with_app_secret(appid, |secret| async move {
+            self.wechat.code_to_session(appid, &secret, code).await
+        })
+        .await
     }
 
     /// Finds or creates the user; `None` means SIGNUP_MODE=phone and nobody owns this openid.
@@ -229,16 +210,4 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
             expires_in: self.issuer.settings.bind_ttl_secs,
         }))
     }
-}
-
-/// Logs an operator alarm for a rejected app secret and converts the error.
-fn alarm(e: WeChatError) -> AppError {
-    if let WeChatError::SecretRejected(errcode) = e {
-        tracing::error!(
-            alarm = "MISCONFIGURED",
-            errcode,
-            "WeChat rejected the app secret or appid"
-        );
-    }
-    e.into()
 }
