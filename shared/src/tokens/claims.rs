@@ -2,6 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// JOSE `typ` of an access token (RFC 9068): generic JWT libraries and gateways that check
+/// `typ` accept only these as access tokens.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// JOSE `typ` of a bind token: never an access token, whatever checks the verifier makes.
+pub const BIND_TOKEN_TYPE: &str = "wxlogin-bind+jwt";
+
+/// The audience of bind tokens: the API audience with `/bind` appended, so a verifier that
+/// checks `aud` against the API's audience refuses a bind token even without reading `typ`.
+pub fn bind_audience(api_audience: &str) -> String {
+    format!("{api_audience}/bind")
+}
+
 /// What a token may be used for (`token_use` claim). Verification refuses the other kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,6 +1,8 @@
 //! Signs access and bind tokens with the current key of the keyring.
 
-use super::claims::{AccessClaims, BindClaims, TokenUse};
+use super::claims::{
+    ACCESS_TOKEN_TYPE, AccessClaims, BIND_TOKEN_TYPE, BindClaims, TokenUse, bind_audience,
+};
 use super::keys::Keyring;
 use crate::config::TokenSettings;
 use crate::crypto::random_id;
@@ -47,7 +49,7 @@ impl TokenIssuer {
             sid: who.family_id.to_owned(),
             phone_bound: who.phone_bound,
         };
-        sign(keys, &claims)
+        sign(keys, ACCESS_TOKEN_TYPE, &claims)
     }
 
     pub fn bind_token(
@@ -60,7 +62,7 @@ impl TokenIssuer {
     ) -> Result<String, AppError> {
         let claims = BindClaims {
             iss: self.settings.issuer.clone(),
-            aud: self.settings.audience.clone(),
+            aud: bind_audience(&self.settings.audience),
             sub: format!("bind:{}", openid.as_str()),
             appid: appid.as_str().to_owned(),
             openid: openid.as_str().to_owned(),
@@ -70,12 +72,13 @@ impl TokenIssuer {
             jti: random_id(12),
             token_use: TokenUse::Bind,
         };
-        sign(keys, &claims)
+        sign(keys, BIND_TOKEN_TYPE, &claims)
     }
 }
 
-fn sign<T: serde::Serialize>(keys: &Keyring, claims: &T) -> Result<String, AppError> {
+fn sign<T: serde::Serialize>(keys: &Keyring, typ: &str, claims: &T) -> Result<String, AppError> {
     let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some(typ.to_owned());
     header.kid = Some(keys.current.kid.clone());
     jsonwebtoken::encode(&header, claims, &keys.current.encoding)
         .map_err(|e| AppError::internal(format!("signing failed: {e}")))

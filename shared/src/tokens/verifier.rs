@@ -1,9 +1,12 @@
 //! Verifies our JWTs: EdDSA only, key chosen by exact `kid` from keys we loaded ourselves
 //! (never from `jku`/`x5u`/`jwk` headers, which make a token refused outright), `exp`, `sub`,
-//! `aud`, `iss` required, expiry checked against our clock, the token type checked. Never
+//! `aud`, `iss` required, expiry checked against our clock, the token type checked twice (the
+//! JOSE `typ` header and the `token_use` claim; bind tokens also have their own audience). Never
 //! panics and never does I/O: the authorizer calls it on every request.
 
-use super::claims::{AccessClaims, BindClaims, TokenUse};
+use super::claims::{
+    ACCESS_TOKEN_TYPE, AccessClaims, BIND_TOKEN_TYPE, BindClaims, TokenUse, bind_audience,
+};
 use super::keys::PublicKeySet;
 use crate::clock::SharedClock;
 use jsonwebtoken::{Algorithm, Validation};
@@ -31,22 +34,29 @@ pub enum VerifyError {
 
 pub struct TokenVerifier {
     keys: PublicKeySet,
-    validation: Validation,
+    access: Validation,
+    bind: Validation,
     clock: SharedClock,
+}
+
+/// What one kind of token must show: its JOSE `typ` and its audience.
+fn validation(issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+    // Expiry is checked below against our clock (testable, no leeway).
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation
 }
 
 impl TokenVerifier {
     pub fn new(keys: PublicKeySet, issuer: &str, audience: &str, clock: SharedClock) -> Self {
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
-        // Expiry is checked below against our clock (testable, no leeway).
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
         Self {
             keys,
-            validation,
+            access: validation(issuer, audience),
+            bind: validation(issuer, &bind_audience(audience)),
             clock,
         }
     }
@@ -56,7 +66,7 @@ impl TokenVerifier {
     }
 
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, VerifyError> {
-        let claims: AccessClaims = self.verify(token)?;
+        let claims: AccessClaims = self.verify(token, ACCESS_TOKEN_TYPE, &self.access)?;
         if claims.token_use != TokenUse::Access {
             return Err(VerifyError::WrongType);
         }
@@ -65,7 +75,7 @@ impl TokenVerifier {
     }
 
     pub fn verify_bind(&self, token: &str) -> Result<BindClaims, VerifyError> {
-        let claims: BindClaims = self.verify(token)?;
+        let claims: BindClaims = self.verify(token, BIND_TOKEN_TYPE, &self.bind)?;
         if claims.token_use != TokenUse::Bind {
             return Err(VerifyError::WrongType);
         }
@@ -80,7 +90,12 @@ impl TokenVerifier {
         Ok(())
     }
 
-    fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, VerifyError> {
+    fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        validation: &Validation,
+    ) -> Result<T, VerifyError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(VerifyError::TooLong);
         }
@@ -93,9 +108,12 @@ impl TokenVerifier {
         {
             return Err(VerifyError::BadHeader);
         }
+        if header.typ.as_deref() != Some(typ) {
+            return Err(VerifyError::WrongType);
+        }
         let kid = header.kid.ok_or(VerifyError::UnknownKid)?;
         let key = self.keys.find(&kid).ok_or(VerifyError::UnknownKid)?;
-        jsonwebtoken::decode::<T>(token, key, &self.validation)
+        jsonwebtoken::decode::<T>(token, key, validation)
             .map(|data| data.claims)
             .map_err(|_| VerifyError::Invalid)
     }

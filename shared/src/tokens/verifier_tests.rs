@@ -65,9 +65,10 @@ fn setup() -> Setup {
 }
 
 impl Setup {
-    /// The header our issuer writes: EdDSA with our kid.
+    /// The header our issuer writes: EdDSA, `typ` at+jwt, our kid.
     fn header(&self) -> Header {
         let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(super::claims::ACCESS_TOKEN_TYPE.into());
         header.kid = Some(self.ring.current.kid.clone());
         header
     }
@@ -569,4 +570,56 @@ fn garbage_with_dots_is_refused_without_a_panic() {
             "{garbage:?} was accepted"
         );
     }
+}
+
+#[test]
+fn access_tokens_are_typed_at_jwt_and_a_plain_jwt_typ_is_refused() {
+    let s = setup();
+    s.assert_controls_pass();
+    let header = jsonwebtoken::decode_header(&s.token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let mut plain = s.header();
+    plain.typ = Some("JWT".into());
+    assert_eq!(
+        s.refused(&s.sign(&plain, &s.claims)),
+        VerifyError::WrongType
+    );
+    plain.typ = None;
+    assert_eq!(
+        s.refused(&s.sign(&plain, &s.claims)),
+        VerifyError::WrongType
+    );
+}
+
+/// What a customer does with our JWKS and a generic JWT library: check signature, `iss` and
+/// `aud` (and, with RFC 9068 in mind, `typ`). A bind token must fail that, not only our own
+/// `token_use` check (before, it differed from an access token only by that private claim).
+#[test]
+fn a_generic_jwt_library_checking_aud_refuses_a_bind_token() {
+    let s = setup();
+    let bind = s
+        .issuer
+        .bind_token(
+            &s.ring,
+            &AppId::parse("wx0123456789abcdef").unwrap(),
+            &OpenId::parse("oAbCdEf-user-1").unwrap(),
+            None,
+            NOW,
+        )
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&bind).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("wxlogin-bind+jwt"));
+    let key = s.ring.public.find(&s.ring.current.kid).unwrap();
+    let mut generic = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+    generic.set_issuer(&[ISS]);
+    generic.set_audience(&[AUD]);
+    generic.validate_exp = false;
+    assert!(
+        jsonwebtoken::decode::<Value>(&s.token, key, &generic).is_ok(),
+        "control"
+    );
+    assert!(jsonwebtoken::decode::<Value>(&bind, key, &generic).is_err());
+    // Our verifier still takes it as what it is.
+    assert!(s.verifier.verify_bind(&bind).is_ok());
+    assert!(s.verifier.verify_access(&bind).is_err());
 }
