@@ -122,7 +122,9 @@ type Sessions = SessionService<InMemoryStore>;
 /// The authorizer's decision for this request, as API Gateway would ask for it.
 async fn authorize(sessions: &Sessions, request: &HttpRequest) -> serde_json::Value {
     let event = serde_json::json!({"identitySource": [request.header("authorization").unwrap_or_default()]});
-    authorizer::authorize(&sessions.gate, &event).await
+    // One app locally: admitting every app is admitting that one.
+    let apps = authorizer::AdmittedApps::default();
+    authorizer::authorize(&sessions.gate, &apps, &event).await
 }
 
 async fn authorized(sessions: &Sessions, request: &HttpRequest) -> bool {

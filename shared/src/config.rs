@@ -34,6 +34,8 @@ pub struct Config {
     pub signup_mode: SignupMode,
     pub wechat_api_base: String,
     pub sms_sender: SmsSenderKind,
+    /// `AUTHORIZER_APP_IDS`: the appids an authorizer admits (comma-separated; empty: all).
+    pub authorizer_app_ids: Vec<String>,
 }
 
 /// `SMS_SENDER`: how SMS codes leave (DESIGN §7).
@@ -117,6 +119,19 @@ impl Config {
                     .to_owned(),
             ));
         }
+        let mut authorizer_app_ids = Vec::new();
+        for raw in get("AUTHORIZER_APP_IDS").unwrap_or_default().split(',') {
+            let appid = raw.trim();
+            if appid.is_empty() {
+                continue;
+            }
+            crate::domain::AppId::parse(appid).map_err(|_| {
+                ConfigError(format!(
+                    "AUTHORIZER_APP_IDS must be comma-separated appids, got {appid:?}"
+                ))
+            })?;
+            authorizer_app_ids.push(appid.to_owned());
+        }
         Ok(Self {
             table_name: get("TABLE_NAME"),
             wechat_secret_id: get("WECHAT_SECRET_ID"),
@@ -132,6 +147,7 @@ impl Config {
             signup_mode,
             wechat_api_base,
             sms_sender,
+            authorizer_app_ids,
         })
     }
 
@@ -211,6 +227,22 @@ mod tests {
         assert_eq!(c.tokens.refresh_max_lifetime_secs, 864_000);
         let err = config(&[("REFRESH_TOKEN_MAX_LIFETIME", "forever")]).unwrap_err();
         assert!(err.0.contains("REFRESH_TOKEN_MAX_LIFETIME"), "{err}");
+    }
+
+    #[test]
+    fn the_authorizer_app_list_is_read_and_checked() {
+        assert!(config(&[]).unwrap().authorizer_app_ids.is_empty());
+        let c = config(&[(
+            "AUTHORIZER_APP_IDS",
+            "wx0123456789abcdef, wxfedcba9876543210",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.authorizer_app_ids,
+            ["wx0123456789abcdef", "wxfedcba9876543210"]
+        );
+        let err = config(&[("AUTHORIZER_APP_IDS", "wx01;drop")]).unwrap_err();
+        assert!(err.0.contains("AUTHORIZER_APP_IDS"), "{err}");
     }
 
     #[test]

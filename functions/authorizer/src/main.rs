@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wxlogin::clock::SystemClock;
 use wxlogin::config::Config;
 use wxlogin::gate::AccessGate;
-use wxlogin::http::routes::authorizer;
+use wxlogin::http::routes::authorizer::{self, AdmittedApps};
 use wxlogin::store::key_reader::SignedKeyReader;
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,9 +21,10 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
         Arc::new(SystemClock),
     )
     .await?;
+    let apps = AdmittedApps::new(config.authorizer_app_ids.clone());
     wxlogin::lambda::run_json(|event| {
-        let gate = &gate;
-        async move { authorizer::authorize(gate, &event).await }
+        let (gate, apps) = (&gate, &apps);
+        async move { authorizer::authorize(gate, apps, &event).await }
     })
     .await
 }

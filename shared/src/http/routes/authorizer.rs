@@ -1,6 +1,11 @@
 //! The authorizer function: an API Gateway HTTP API Lambda authorizer, payload format 2.0 with
 //! simple responses. Any event, however malformed, gets an answer: `isAuthorized: true` with
 //! the caller's context for a valid access token, `false` with `{}` for anything else.
+//!
+//! Routes are tied to mini programs by authorizer: each authorizer admits the apps named in
+//! its `AUTHORIZER_APP_IDS` (the template sets the stack's `WeChatAppId`), so a token issued to
+//! app A is refused on routes behind app B's authorizer. Empty admits every app this
+//! deployment issues tokens for. The context carries `appid` for routes that check further.
 
 use crate::gate::AccessGate;
 use crate::tokens::PublishedKeySource;
@@ -28,7 +33,25 @@ fn bearer(event: &Value) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-pub async fn authorize<D: PublishedKeySource>(gate: &AccessGate<D>, event: &Value) -> Value {
+/// The apps an authorizer admits (`AUTHORIZER_APP_IDS`); empty admits all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdmittedApps(Vec<String>);
+
+impl AdmittedApps {
+    pub fn new(appids: Vec<String>) -> Self {
+        Self(appids)
+    }
+
+    fn admits(&self, appid: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|a| a == appid)
+    }
+}
+
+pub async fn authorize<D: PublishedKeySource>(
+    gate: &AccessGate<D>,
+    apps: &AdmittedApps,
+    event: &Value,
+) -> Value {
     let started = Instant::now();
     let request_id = event
         .pointer("/requestContext/requestId")
@@ -36,7 +59,11 @@ pub async fn authorize<D: PublishedKeySource>(gate: &AccessGate<D>, event: &Valu
         .unwrap_or("");
     let outcome = match bearer(event) {
         None => Err("no bearer token".to_owned()),
-        Some(token) => gate.verify_access(token).await.map_err(|e| e.to_string()),
+        Some(token) => match gate.verify_access(token).await {
+            Ok(claims) if apps.admits(&claims.appid) => Ok(claims),
+            Ok(_) => Err("token issued to an app this authorizer does not admit".to_owned()),
+            Err(e) => Err(e.to_string()),
+        },
     };
     let latency_us = started.elapsed().as_micros() as u64;
     match outcome {

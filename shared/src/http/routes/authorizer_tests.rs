@@ -1,7 +1,7 @@
 //! The authorizer's simple response (payload format 2.0): the context of a valid access token,
 //! `{"isAuthorized": false, "context": {}}` for every refusal, and never a panic on any event.
 
-use super::authorizer::authorize;
+use super::authorizer::{AdmittedApps, authorize};
 use crate::clock::ManualClock;
 use crate::config::TokenSettings;
 use crate::domain::{AppId, OpenId, UserId};
@@ -93,7 +93,12 @@ fn assert_refused(response: &Value, what: &str) {
 #[tokio::test]
 async fn a_valid_token_is_authorized_with_exactly_the_four_context_keys() {
     let s = setup().await;
-    let response = authorize(&s.gate, &event(&format!("Bearer {}", s.token))).await;
+    let response = authorize(
+        &s.gate,
+        &AdmittedApps::default(),
+        &event(&format!("Bearer {}", s.token)),
+    )
+    .await;
     assert_eq!(
         response,
         json!({
@@ -116,7 +121,10 @@ async fn the_token_is_taken_from_the_identity_source() {
     let s = setup().await;
     let mut ev = event(&format!("Bearer {}", s.token));
     ev.as_object_mut().unwrap().remove("headers");
-    assert_eq!(authorize(&s.gate, &ev).await["isAuthorized"], true);
+    assert_eq!(
+        authorize(&s.gate, &AdmittedApps::default(), &ev).await["isAuthorized"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -125,7 +133,7 @@ async fn the_identity_source_wins_over_the_authorization_header() {
     let mut ev = event("Bearer not-a-token");
     ev["headers"]["authorization"] = json!(format!("Bearer {}", s.token));
     assert_refused(
-        &authorize(&s.gate, &ev).await,
+        &authorize(&s.gate, &AdmittedApps::default(), &ev).await,
         "identitySource is read first",
     );
 }
@@ -148,7 +156,7 @@ async fn the_token_falls_back_to_the_authorization_header() {
             }
         }
         assert_eq!(
-            authorize(&s.gate, &ev).await["isAuthorized"],
+            authorize(&s.gate, &AdmittedApps::default(), &ev).await["isAuthorized"],
             true,
             "identitySource {identity_source:?}"
         );
@@ -159,12 +167,17 @@ async fn the_token_falls_back_to_the_authorization_header() {
 async fn the_bearer_scheme_is_case_insensitive() {
     let s = setup().await;
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
-        let response = authorize(&s.gate, &event(&format!("{scheme} {}", s.token))).await;
+        let response = authorize(
+            &s.gate,
+            &AdmittedApps::default(),
+            &event(&format!("{scheme} {}", s.token)),
+        )
+        .await;
         assert_eq!(response["isAuthorized"], true, "{scheme}");
     }
     let spaced = format!("  Bearer   {}  ", s.token);
     assert_eq!(
-        authorize(&s.gate, &event(&spaced)).await["isAuthorized"],
+        authorize(&s.gate, &AdmittedApps::default(), &event(&spaced)).await["isAuthorized"],
         true
     );
 }
@@ -173,7 +186,12 @@ async fn the_bearer_scheme_is_case_insensitive() {
 async fn a_missing_or_foreign_scheme_or_an_empty_value_is_refused() {
     let s = setup().await;
     assert_eq!(
-        authorize(&s.gate, &event(&format!("Bearer {}", s.token))).await["isAuthorized"],
+        authorize(
+            &s.gate,
+            &AdmittedApps::default(),
+            &event(&format!("Bearer {}", s.token))
+        )
+        .await["isAuthorized"],
         true,
         "control"
     );
@@ -190,7 +208,10 @@ async fn a_missing_or_foreign_scheme_or_an_empty_value_is_refused() {
         String::new(),
         " ".to_owned(),
     ] {
-        assert_refused(&authorize(&s.gate, &event(&value)).await, &value);
+        assert_refused(
+            &authorize(&s.gate, &AdmittedApps::default(), &event(&value)).await,
+            &value,
+        );
     }
 }
 
@@ -231,7 +252,12 @@ async fn every_bad_token_gets_the_same_refusal() {
         "x".repeat(8 * 1024),
     ] {
         assert_refused(
-            &authorize(&s.gate, &event(&format!("Bearer {token}"))).await,
+            &authorize(
+                &s.gate,
+                &AdmittedApps::default(),
+                &event(&format!("Bearer {token}")),
+            )
+            .await,
             &token,
         );
     }
@@ -241,9 +267,15 @@ async fn every_bad_token_gets_the_same_refusal() {
 async fn an_expired_token_is_refused() {
     let s = setup().await;
     let ev = event(&format!("Bearer {}", s.token));
-    assert_eq!(authorize(&s.gate, &ev).await["isAuthorized"], true);
+    assert_eq!(
+        authorize(&s.gate, &AdmittedApps::default(), &ev).await["isAuthorized"],
+        true
+    );
     s.clock.advance(TTL);
-    assert_refused(&authorize(&s.gate, &ev).await, "expired");
+    assert_refused(
+        &authorize(&s.gate, &AdmittedApps::default(), &ev).await,
+        "expired",
+    );
 }
 
 #[tokio::test]
@@ -273,6 +305,24 @@ async fn malformed_events_are_refused_without_a_panic() {
         json!({"requestContext": null, "identitySource": ["Bearer x"]}),
     ];
     for ev in events {
-        assert_refused(&authorize(&s.gate, &ev).await, &ev.to_string());
+        assert_refused(
+            &authorize(&s.gate, &AdmittedApps::default(), &ev).await,
+            &ev.to_string(),
+        );
     }
+}
+
+#[tokio::test]
+async fn a_token_of_another_app_is_refused_by_an_authorizer_admitting_only_its_app() {
+    // Before AUTHORIZER_APP_IDS, one issuer/audience for all appids let a token of app A
+    // through app B's routes.
+    let s = setup().await;
+    let ev = event(&format!("Bearer {}", s.token));
+    let other = AdmittedApps::new(vec!["wxfedcba9876543210".into()]);
+    assert_refused(
+        &authorize(&s.gate, &other, &ev).await,
+        "token of another app",
+    );
+    let own = AdmittedApps::new(vec!["wxfedcba9876543210".into(), APPID.into()]);
+    assert_eq!(authorize(&s.gate, &own, &ev).await["isAuthorized"], true);
 }
