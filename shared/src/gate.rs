@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub const RELOAD_MIN_INTERVAL_SECS: u64 = 30;
+/// The key set served as the JWKS is at most this old: older, it is read again first.
+pub const JWKS_MAX_AGE_SECS: u64 = 60;
 
 pub struct AccessGate<D> {
     directory: D,
@@ -21,6 +23,8 @@ pub struct AccessGate<D> {
     clock: SharedClock,
     /// When the last re-read happened (0: never since cold start).
     last_reload: AtomicU64,
+    /// When the held keys were read (cold start or the latest re-read).
+    loaded_at: AtomicU64,
 }
 
 impl<D: PublishedKeySource> AccessGate<D> {
@@ -34,6 +38,7 @@ impl<D: PublishedKeySource> AccessGate<D> {
     ) -> Result<Self, AppError> {
         let keys = Self::read_keys(&directory).await?;
         let verifier = TokenVerifier::new(keys, issuer, audience, clock.clone());
+        let loaded_at = AtomicU64::new(clock.now());
         Ok(Self {
             directory,
             verifier: RwLock::new(Arc::new(verifier)),
@@ -41,6 +46,7 @@ impl<D: PublishedKeySource> AccessGate<D> {
             audience: audience.to_owned(),
             clock,
             last_reload: AtomicU64::new(0),
+            loaded_at,
         })
     }
 
@@ -57,9 +63,29 @@ impl<D: PublishedKeySource> AccessGate<D> {
         }
     }
 
-    /// The public keys held now (for the JWKS).
+    /// The public keys held now.
     pub fn keys(&self) -> PublicKeySet {
         self.current().keys().clone()
+    }
+
+    /// The public keys for the JWKS: read again first when the held set is older than
+    /// `JWKS_MAX_AGE_SECS` (one reader per instance at a time; the others serve the held set),
+    /// so a rotation shows up within that bound on warm instances too. A failed read serves
+    /// the held set.
+    pub async fn published_keys(&self) -> PublicKeySet {
+        let now = self.clock.now();
+        let loaded = self.loaded_at.load(Ordering::SeqCst);
+        let stale = now.saturating_sub(loaded) >= JWKS_MAX_AGE_SECS;
+        if stale
+            && self
+                .loaded_at
+                .compare_exchange(loaded, now, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            && let Err(e) = self.reload().await
+        {
+            tracing::warn!(error = %e, "re-reading the published keys for the JWKS failed; serving the held set");
+        }
+        self.keys()
     }
 
     pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, VerifyError> {
@@ -97,6 +123,7 @@ impl<D: PublishedKeySource> AccessGate<D> {
             Ok(mut slot) => *slot = verifier,
             Err(poisoned) => *poisoned.into_inner() = verifier,
         }
+        self.loaded_at.store(self.clock.now(), Ordering::SeqCst);
         tracing::info!("published keys re-read");
         Ok(())
     }

@@ -238,3 +238,40 @@ async fn a_key_dropped_from_the_directory_two_rotations_later_is_refused_after_a
         VerifyError::UnknownKid
     );
 }
+
+#[tokio::test]
+async fn the_jwks_of_a_warm_instance_shows_a_rotation_within_the_bound() {
+    // Before, the JWKS served the keys of the cold start for the instance's whole life.
+    let store = InMemoryStore::new();
+    let clock = ManualClock::at(NOW);
+    let first = ring('a', None);
+    publish(&store, &first).await;
+    let gate = gate(&store, &clock).await;
+    let kids = |set: crate::tokens::PublicKeySet| -> Vec<String> {
+        set.jwks()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        kids(gate.published_keys().await),
+        [first.current.kid.clone()]
+    );
+    let rotated = ring('b', Some('a'));
+    publish(&store, &rotated).await;
+    clock.advance(crate::gate::JWKS_MAX_AGE_SECS - 1);
+    assert_eq!(
+        kids(gate.published_keys().await),
+        [first.current.kid.clone()],
+        "inside the bound the held set is served (no read per request)"
+    );
+    clock.advance(1);
+    let served = kids(gate.published_keys().await);
+    assert!(served.contains(&rotated.current.kid), "{served:?}");
+    assert!(
+        served.contains(&first.current.kid),
+        "the previous key stays published"
+    );
+}

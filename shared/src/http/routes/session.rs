@@ -114,8 +114,10 @@ pub async fn handle<S: Store + Clone>(
         }
         ("GET", "/.well-known/jwks.json") => {
             respond(request, "GET /.well-known/jwks.json", async {
-                let mut response = HttpResponse::json(200, &service.gate.keys().jwks());
+                let keys = service.gate.published_keys().await;
+                let mut response = HttpResponse::json(200, &keys.jwks());
                 response.headers.retain(|(k, _)| k != "cache-control");
+                // Staleness bound: JWKS_MAX_AGE_SECS here plus this max-age at the client.
                 response
                     .headers
                     .push(("cache-control".into(), "public, max-age=300".into()));
