@@ -46,6 +46,19 @@ pub fn base64_body(path: &str, encoded: &str) -> Value {
     e
 }
 
+/// A request whose body is raw bytes, base64-encoded by API Gateway as it does for a body that
+/// is not text (`isBase64Encoded: true`).
+pub fn raw_body(method: &str, path: &str, bytes: &[u8], headers: &[(&str, &str)]) -> Value {
+    let mut e = http(
+        method,
+        path,
+        Some(&wxlogin::crypto::b64_encode(bytes)),
+        headers,
+    );
+    e["isBase64Encoded"] = json!(true);
+    e
+}
+
 /// An HTTP API Lambda authorizer event (payload 2.0) for a customer route.
 pub fn authorizer(authorization: Option<&str>) -> Value {
     let mut headers = serde_json::Map::new();

@@ -10,6 +10,7 @@
 
 pub mod emulator;
 pub mod events;
+pub mod fault_proxy;
 pub mod moto;
 pub mod proxy;
 pub mod stack;

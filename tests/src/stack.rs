@@ -110,4 +110,55 @@ impl Stack {
             .await
             .len()
     }
+
+    /// Every item of the table, canonical (maps sorted), keyed by `pk`: two snapshots are
+    /// equal exactly when nothing was written in between.
+    pub async fn snapshot(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        moto::scan_prefix(&self.sdk, &self.table, "")
+            .await
+            .into_iter()
+            .map(|item| {
+                let pk = item["pk"].as_s().unwrap().clone();
+                let value = serde_json::Value::Object(
+                    item.iter()
+                        .map(|(k, v)| (k.clone(), canonical(v)))
+                        .collect(),
+                );
+                (pk, value)
+            })
+            .collect()
+    }
+
+    /// The item with exactly this `pk`, canonical, if any.
+    pub async fn item(&self, pk: &str) -> Option<serde_json::Value> {
+        self.snapshot().await.remove(pk)
+    }
+}
+
+/// An attribute value as JSON with sorted map keys, for comparing items.
+pub fn canonical(v: &aws_sdk_dynamodb::types::AttributeValue) -> serde_json::Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use serde_json::json;
+    match v {
+        A::S(s) => json!({ "S": s }),
+        A::N(n) => json!({ "N": n }),
+        A::Bool(b) => json!({ "BOOL": b }),
+        A::Null(_) => json!({ "NULL": true }),
+        A::B(b) => json!({ "B": wxlogin::crypto::b64_encode(b.as_ref()) }),
+        A::M(m) => {
+            json!({ "M": m.iter().map(|(k, v)| (k.clone(), canonical(v))).collect::<serde_json::Map<_, _>>() })
+        }
+        A::L(l) => json!({ "L": l.iter().map(canonical).collect::<Vec<_>>() }),
+        A::Ss(ss) => {
+            let mut ss = ss.clone();
+            ss.sort();
+            json!({ "SS": ss })
+        }
+        A::Ns(ns) => {
+            let mut ns = ns.clone();
+            ns.sort();
+            json!({ "NS": ns })
+        }
+        other => json!({ "other": format!("{other:?}") }),
+    }
 }

@@ -7,7 +7,9 @@ use super::keys;
 use super::*;
 use crate::domain::PhoneNumber;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use std::collections::HashMap;
@@ -110,12 +112,16 @@ impl DynamoStore {
         condition_may_fail(update.send().await).map(|_| ())
     }
 
-    /// Runs a transaction; `Ok(Err(reasons))` when a condition failed (codes per item).
+    /// Runs a transaction; `Ok(Err(reasons))` when a condition failed (codes per item). A
+    /// transaction cancelled only for transient reasons (see [`cancelled_transiently`]) is sent
+    /// again, at most `TRANSACTION_ATTEMPTS` times in all, after a jittered pause; the SDK does
+    /// not retry those itself (its standard mode retries only top-level throttling errors).
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
     ) -> StoreResult<Result<(), Vec<String>>> {
-        for attempt in 1..=TRANSACTION_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let result = self
                 .client
                 .transact_write_items()
@@ -140,26 +146,20 @@ impl DynamoStore {
             };
             match reasons {
                 Some(r) if r.iter().any(|c| c == "ConditionalCheckFailed") => return Ok(Err(r)),
-                Some(r)
-                    if r.iter()
-                        .any(|c| c == "TransactionConflict" || c == "ThrottlingError") =>
-                {
-                    if attempt < TRANSACTION_ATTEMPTS {
-                        let jitter = u64::from(crate::crypto::random_bytes::<1>()[0] % 40);
-                        tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt) + jitter))
-                            .await;
-                        continue;
+                Some(r) if cancelled_transiently(&r) => {
+                    if attempt >= TRANSACTION_ATTEMPTS {
+                        let id = err.request_id().unwrap_or("none");
+                        return Err(StoreError::Unavailable(format!(
+                            "DynamoDB: transaction cancelled [{}] {attempt} times (request id {id})",
+                            r.join(", ")
+                        )));
                     }
-                    return Err(StoreError::Unavailable(
-                        "transaction conflict persisted".into(),
-                    ));
+                    transaction_backoff(attempt).await;
+                    attempt += 1;
                 }
                 _ => return Err(unavailable(err)),
             }
         }
-        Err(StoreError::Unavailable(
-            "transaction retries exhausted".into(),
-        ))
     }
 
     fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
@@ -192,18 +192,52 @@ fn get_n(item: &Item, name: &str) -> Option<u64> {
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
-fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+/// `StoreError::Unavailable` naming only what failed: the error code (or the kind of transport
+/// failure) and the AWS request id. Never the SDK's message text: it may quote item values.
+fn unavailable<E>(e: SdkError<E, HttpResponse>) -> StoreError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
-    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+    let request_id = e.request_id().unwrap_or("none").to_owned();
+    let kind = match &e {
+        SdkError::ServiceError(service) => service.err().code().unwrap_or("unknown service error"),
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(d) if d.is_timeout() => "connect timeout",
+        SdkError::DispatchFailure(d) if d.is_io() => "connection failed",
+        SdkError::DispatchFailure(_) => "dispatch failure",
+        SdkError::ResponseError(_) => "unreadable response",
+        SdkError::ConstructionFailure(_) => "request not built",
+        _ => "SDK error",
+    };
+    StoreError::Unavailable(format!("DynamoDB: {kind} (request id {request_id})"))
 }
+
+/// Item reasons a cancelled transaction may clear if sent again.
+const TRANSIENT_CANCELLATIONS: [&str; 3] = [
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
+
+/// Cancelled solely for transient reasons: at least one item has one, and every other item
+/// has none (`None`). A validation error or a failed condition is never retried.
+fn cancelled_transiently(reasons: &[String]) -> bool {
+    let transient = |c: &String| TRANSIENT_CANCELLATIONS.contains(&c.as_str());
+    reasons.iter().any(transient) && reasons.iter().all(|c| c == "None" || transient(c))
+}
+
+/// The pause before transaction attempt `attempt + 1`: 20 ms per attempt made plus 0–39 ms of
+/// jitter (20–59 ms, then 40–79 ms), so that racing requests do not collide again in step.
+async fn transaction_backoff(attempt: u32) {
+    let [random] = crate::crypto::random_bytes::<1>();
+    let millis = 20 * u64::from(attempt) + u64::from(random % 40);
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
 /// A conditional write whose condition may fail by design: `Ok(false)` when it did.
-fn condition_may_fail<T, E, R>(result: Result<T, SdkError<E, R>>) -> StoreResult<bool>
+fn condition_may_fail<T, E>(result: Result<T, SdkError<E, HttpResponse>>) -> StoreResult<bool>
 where
-    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
     match result {
         Ok(_) => Ok(true),
@@ -1010,5 +1044,39 @@ impl crate::tokens::PublishedKeySource for DynamoStore {
             previous_kid: get_s(&item, "previous_kid").map(str::to_owned),
             keys,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(c: &[&str]) -> Vec<String> {
+        c.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn only_transactions_cancelled_solely_for_transient_reasons_are_retried() {
+        for retried in [
+            &["None", "TransactionConflict"][..],
+            &["TransactionConflict"],
+            &["ThrottlingError", "None"],
+            &[
+                "None",
+                "ProvisionedThroughputExceeded",
+                "TransactionConflict",
+            ],
+        ] {
+            assert!(cancelled_transiently(&codes(retried)), "{retried:?}");
+        }
+        for refused in [
+            &[][..],
+            &["None", "None"],
+            &["ConditionalCheckFailed", "TransactionConflict"],
+            &["ValidationError", "TransactionConflict"],
+            &["ItemCollectionSizeLimitExceeded", "None"],
+        ] {
+            assert!(!cancelled_transiently(&codes(refused)), "{refused:?}");
+        }
     }
 }
