@@ -81,7 +81,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         listener,
         Arc::new(move |request| {
             let (backend, sessions) = (backend.clone(), sessions.clone());
-            Box::pin(async move {
+            // One deadline per request, as a Lambda invocation has.
+            let deadline = tokio::time::Instant::now() + wxlogin::deadline::LOCAL_BUDGET;
+            Box::pin(wxlogin::deadline::within(deadline, async move {
                 if code_exchange::serves(&request) {
                     code_exchange::handle(&*backend, &request).await
                 } else if bind_phone::serves(&request) {
@@ -100,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 } else {
                     not_found(&request)
                 }
-            })
+            }))
         }),
     )?;
     let base = server.url();

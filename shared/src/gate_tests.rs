@@ -257,14 +257,14 @@ async fn the_jwks_of_a_warm_instance_shows_a_rotation_within_the_bound() {
     };
     assert_eq!(
         kids(gate.published_keys().await),
-        [first.current.kid.clone()]
+        vec![first.current.kid.clone()]
     );
     let rotated = ring('b', Some('a'));
     publish(&store, &rotated).await;
     clock.advance(crate::gate::JWKS_MAX_AGE_SECS - 1);
     assert_eq!(
         kids(gate.published_keys().await),
-        [first.current.kid.clone()],
+        vec![first.current.kid.clone()],
         "inside the bound the held set is served (no read per request)"
     );
     clock.advance(1);

@@ -94,8 +94,9 @@ where
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let deadline = crate::deadline::from_lambda_deadline_ms(event.context.deadline);
             let response = match from_apigw(event.payload, &event.context.request_id) {
-                Ok(request) => handler(request).await,
+                Ok(request) => crate::deadline::within(deadline, handler(request)).await,
                 Err(refused) => refused,
             };
             Ok::<_, std::convert::Infallible>(to_apigw(response))

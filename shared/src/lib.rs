@@ -18,6 +18,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod deadline;
 pub mod domain;
 pub mod error;
 pub mod flows;

@@ -46,6 +46,11 @@ pub fn settings() -> TokenSettings {
 
 impl Harness {
     pub async fn new(mode: SignupMode) -> Self {
+        Self::with_wechat_timeout(mode, Duration::from_millis(400)).await
+    }
+
+    /// With the production client's own timeout per WeChat call (`new` uses a short one).
+    pub async fn with_wechat_timeout(mode: SignupMode, wechat_timeout: Duration) -> Self {
         let wechat = FakeWeChat::new();
         wechat.add_app(APP, SECRET).add_app(APP2, SECRET2);
         let server = wechat.start(0).await.unwrap();
@@ -59,7 +64,7 @@ impl Harness {
         let clock = ManualClock::at(SystemClock.now_for_tests());
         let backend = Backend::new(
             store.clone(),
-            WeChatClient::with_timeout(&server.url(), Duration::from_millis(400)).unwrap(),
+            WeChatClient::with_timeout(&server.url(), wechat_timeout).unwrap(),
             Arc::new(secrets.clone()),
             WECHAT_SECRET_ID,
             SIGNING_SECRET_ID,

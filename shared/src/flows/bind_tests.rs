@@ -531,3 +531,50 @@ async fn the_phone_path_rereads_a_rotated_app_secret_once() {
         .await;
     assert!(matches!(r, Err(AppError::Misconfigured(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_stalled_wechat_is_cut_at_the_request_deadline_and_the_code_claim_released() {
+    use crate::fake::wechat::{Misbehaviour, PHONE_NUMBER_PATH};
+    use std::time::Duration;
+    use tokio::time::Instant;
+    // The production timeout per call (3 s), a request with 2.5 s left: before, the calls'
+    // own timeouts ran past the deadline (Lambda killed the process) and the claim stayed
+    // pending for 10 minutes.
+    let h =
+        Harness::with_wechat_timeout(SignupMode::OpenId, crate::wechat::client::REQUEST_TIMEOUT)
+            .await;
+    let s = h.session(APP, "lena").await;
+    let who = claimant_of(&s, "lena");
+    let code = h
+        .wechat
+        .issue_phone_code(APP, "lena", "86", "13900139000", false);
+    h.wechat.misbehave(
+        PHONE_NUMBER_PATH,
+        Misbehaviour::Slow(Duration::from_secs(30)),
+    );
+    let deadline = Instant::now() + Duration::from_millis(2_500);
+    let answered = crate::deadline::within(
+        deadline,
+        tokio::time::timeout_at(
+            deadline,
+            h.backend.bind_phone(&who, PhoneProof::Code(code.clone())),
+        ),
+    )
+    .await
+    .expect("the flow answered before the request's deadline");
+    assert!(
+        matches!(
+            answered,
+            Err(AppError::Upstream(crate::error::UpstreamFault::Timeout))
+        ),
+        "{answered:?}"
+    );
+    // The claim was released: with WeChat answering again, the same code binds.
+    let bound = h
+        .backend
+        .bind_phone(&who, PhoneProof::Code(code))
+        .await
+        .expect("the code is not stuck as pending");
+    assert_eq!(bound.user.phone.as_deref(), Some("139****9000"));
+    assert_eq!(h.wechat.calls(PHONE_NUMBER_PATH), 2);
+}

@@ -14,13 +14,22 @@ use crate::error::AppResult;
 use std::future::Future;
 use std::time::Instant;
 
-/// Runs `flow`, maps its error, logs the outcome line.
+/// Runs `flow` until the request's deadline, maps its error, logs the outcome line.
 pub async fn respond<F>(request: &HttpRequest, route: &str, flow: F) -> HttpResponse
 where
     F: Future<Output = AppResult<HttpResponse>>,
 {
     let started = Instant::now();
-    let response = match flow.await {
+    let outcome = match crate::deadline::enforce(flow).await {
+        Some(outcome) => outcome,
+        None => {
+            tracing::warn!(request_id = %request.request_id, route, "request deadline reached; cut");
+            Err(crate::error::AppError::Upstream(
+                crate::error::UpstreamFault::Timeout,
+            ))
+        }
+    };
+    let response = match outcome {
         Ok(r) => r,
         Err(e) => super::error_table::error_response(&e, &request.request_id),
     };

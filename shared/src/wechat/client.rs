@@ -20,6 +20,8 @@ const MAX_REPLY_BYTES: usize = 64 * 1024;
 pub struct WeChatClient {
     http: reqwest::Client,
     base: String,
+    /// Each call's own cap, lowered per call by the request's deadline.
+    request_timeout: Duration,
 }
 
 impl WeChatClient {
@@ -38,6 +40,7 @@ impl WeChatClient {
         Ok(Self {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
+            request_timeout,
         })
     }
 
@@ -49,7 +52,7 @@ impl WeChatClient {
         kind: CallKind,
     ) -> Result<Value, WeChatError> {
         match self.get_json_once(path, query, kind).await {
-            Err(WeChatError::Busy) => {
+            Err(WeChatError::Busy) if retry_fits() => {
                 tokio::time::sleep(BUSY_RETRY_DELAY).await;
                 self.get_json_once(path, query, kind).await
             }
@@ -70,6 +73,7 @@ impl WeChatClient {
             let response = self
                 .http
                 .post(&url)
+                .timeout(call_timeout(self.request_timeout)?)
                 .query(query)
                 .header("content-type", "application/json")
                 .body(body.to_string())
@@ -79,7 +83,7 @@ impl WeChatClient {
             decode(response, kind).await
         };
         match once().await {
-            Err(WeChatError::Busy) => {
+            Err(WeChatError::Busy) if retry_fits() => {
                 tokio::time::sleep(BUSY_RETRY_DELAY).await;
                 once().await
             }
@@ -97,6 +101,7 @@ impl WeChatClient {
         let response = self
             .http
             .get(&url)
+            .timeout(call_timeout(self.request_timeout)?)
             .query(query)
             .send()
             .await
@@ -104,6 +109,25 @@ impl WeChatClient {
         decode(response, kind).await
     }
 }
+
+/// This call's timeout: the client's, or what the request's deadline leaves (`deadline`).
+/// Nothing left: the call is not made.
+fn call_timeout(cap: Duration) -> Result<Duration, WeChatError> {
+    let budget = crate::deadline::budget(cap);
+    if budget.is_zero() {
+        tracing::info!("no time left before the request deadline; WeChat not called");
+        return Err(WeChatError::Timeout);
+    }
+    Ok(budget)
+}
+
+/// A retry after `-1` only when the pause and a useful attempt still fit the deadline.
+fn retry_fits() -> bool {
+    crate::deadline::budget(Duration::MAX) > BUSY_RETRY_DELAY + MIN_USEFUL_ATTEMPT
+}
+
+/// An attempt with less time than this is not worth starting after a busy answer.
+const MIN_USEFUL_ATTEMPT: Duration = Duration::from_millis(300);
 
 fn transport_error(e: reqwest::Error) -> WeChatError {
     if e.is_timeout() {
