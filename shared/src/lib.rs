@@ -28,6 +28,8 @@ mod gate_tests;
 pub mod http;
 pub mod open_data;
 pub mod password;
+#[cfg(any(feature = "dynamodb", feature = "sns", feature = "secrets-manager"))]
+mod sdk_fault;
 pub mod secrets;
 pub mod sms;
 pub mod store;

@@ -59,7 +59,7 @@ impl SmsSender for SnsSender {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())
+                .map_err(|e| crate::sdk_fault::sdk_fault!(aws_sdk_sns, "SNS", &e))
         })
     }
 }

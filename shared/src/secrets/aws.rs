@@ -25,13 +25,16 @@ impl SecretSource for SecretsManagerSource {
             Ok(out) => out
                 .secret_string
                 .ok_or_else(|| SecretError::Missing(id.to_owned())),
-            Err(SdkError::ServiceError(e)) => match e.err() {
-                GetSecretValueError::ResourceNotFoundException(_) => {
-                    Err(SecretError::Missing(id.to_owned()))
-                }
-                other => Err(SecretError::Unavailable(format!("{other}"))),
-            },
-            Err(other) => Err(SecretError::Unavailable(format!("{other}"))),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), GetSecretValueError::ResourceNotFoundException(_)) =>
+            {
+                Err(SecretError::Missing(id.to_owned()))
+            }
+            Err(other) => Err(SecretError::Unavailable(crate::sdk_fault::sdk_fault!(
+                aws_sdk_secretsmanager,
+                "Secrets Manager",
+                &other
+            ))),
         }
     }
 }

@@ -198,18 +198,11 @@ fn unavailable<E>(e: SdkError<E, HttpResponse>) -> StoreError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
-    let request_id = e.request_id().unwrap_or("none").to_owned();
-    let kind = match &e {
-        SdkError::ServiceError(service) => service.err().code().unwrap_or("unknown service error"),
-        SdkError::TimeoutError(_) => "timeout",
-        SdkError::DispatchFailure(d) if d.is_timeout() => "connect timeout",
-        SdkError::DispatchFailure(d) if d.is_io() => "connection failed",
-        SdkError::DispatchFailure(_) => "dispatch failure",
-        SdkError::ResponseError(_) => "unreadable response",
-        SdkError::ConstructionFailure(_) => "request not built",
-        _ => "SDK error",
-    };
-    StoreError::Unavailable(format!("DynamoDB: {kind} (request id {request_id})"))
+    StoreError::Unavailable(crate::sdk_fault::sdk_fault!(
+        aws_sdk_dynamodb,
+        "DynamoDB",
+        &e
+    ))
 }
 
 /// Item reasons a cancelled transaction may clear if sent again.
