@@ -151,3 +151,6 @@ mod tests {
         );
     }
 }
+#[cfg(test)]
+#[path = "open_data_vectors_tests.rs"]
+mod vectors_tests;
