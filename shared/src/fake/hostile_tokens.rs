@@ -21,8 +21,10 @@ fn signed(ring: &Keyring, header: &Header, claims: &Value) -> String {
     jsonwebtoken::encode(header, claims, &ring.current.encoding).unwrap_or_default()
 }
 
+/// The header our issuer writes on access tokens.
 fn ed_header(ring: &Keyring) -> Header {
     let mut h = Header::new(Algorithm::EdDSA);
+    h.typ = Some(crate::tokens::claims::ACCESS_TOKEN_TYPE.to_owned());
     h.kid = Some(ring.current.kid.clone());
     h
 }
@@ -113,6 +115,15 @@ pub fn all(ring: &Keyring, issuer: &str, audience: &str, now: u64) -> Vec<(&'sta
                 )
             ),
         ),
+        (
+            "typ JWT instead of at+jwt",
+            header_with(&|h| h.typ = Some("JWT".into())),
+        ),
+        (
+            "typ of a bind token",
+            header_with(&|h| h.typ = Some(crate::tokens::claims::BIND_TOKEN_TYPE.into())),
+        ),
+        ("no typ", header_with(&|h| h.typ = None)),
         (
             "unknown kid",
             header_with(&|h| h.kid = Some("AAAAAAAAAAAAAAAA".into())),
