@@ -17,6 +17,9 @@ use wxlogin::http::{HttpRequest, HttpResponse};
 pub enum Outcome {
     Response(Value),
     Error(Value),
+    /// The answer came after the invocation's deadline: Lambda would have stopped the function
+    /// and discarded it ("Task timed out").
+    TimedOut,
 }
 
 #[derive(Default)]
@@ -24,6 +27,11 @@ struct Shared {
     pending: HashMap<String, oneshot::Sender<Outcome>>,
     first_next: Option<Instant>,
     init_error: Option<String>,
+    /// The function's `Timeout`: each invocation's deadline is this long after it is handed
+    /// out (`None`: 30 s, API Gateway's limit).
+    timeout: Option<Duration>,
+    /// Each handed-out invocation's deadline (ms since the epoch).
+    deadlines: HashMap<String, u128>,
 }
 
 impl Drop for Emulator {
@@ -107,6 +115,11 @@ impl Emulator {
         }
     }
 
+    /// Gives later invocations this `Timeout` (their `Lambda-Runtime-Deadline-Ms`).
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.shared.lock().unwrap().timeout = Some(timeout);
+    }
+
     /// Waits for the first `/next` (the end of cold init) and returns how long it took.
     pub async fn wait_ready(&mut self) -> Result<Duration, String> {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -154,6 +167,7 @@ impl Emulator {
         match self.invoke(event).await {
             Outcome::Response(v) => HttpReply::from_apigw(&v),
             Outcome::Error(e) => panic!("function returned an invocation error: {e}"),
+            Outcome::TimedOut => panic!("the function answered after its deadline"),
         }
     }
 
@@ -223,11 +237,21 @@ async fn runtime_api(
                 body: String::new(),
             };
         };
+        let timeout = shared
+            .lock()
+            .unwrap()
+            .timeout
+            .unwrap_or(Duration::from_secs(30));
         let deadline = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis()
-            + 30_000;
+            + timeout.as_millis();
+        shared
+            .lock()
+            .unwrap()
+            .deadlines
+            .insert(id.clone(), deadline);
         return HttpResponse {
             status: 200,
             headers: vec![
@@ -255,7 +279,19 @@ async fn runtime_api(
         && let Some((id, kind)) = rest.split_once('/')
     {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let outcome = if kind == "response" {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let late = shared
+            .lock()
+            .unwrap()
+            .deadlines
+            .remove(id)
+            .is_some_and(|deadline| now_ms > deadline);
+        let outcome = if late {
+            Outcome::TimedOut
+        } else if kind == "response" {
             Outcome::Response(body)
         } else {
             Outcome::Error(body)

@@ -328,3 +328,37 @@ async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
     .await;
     out.into_iter().map(Option::unwrap).collect()
 }
+
+#[tokio::test]
+async fn a_stalled_wechat_is_answered_inside_the_lambda_timeout_and_the_code_stays_usable() {
+    // Before one deadline per request, a WeChat call kept its own 3 s timeout whatever the
+    // invocation had left: with a 3 s Timeout the answer came too late (Lambda discards it,
+    // the emulator reports TimedOut) and the phone-code claim stayed pending.
+    let stack = Stack::new().await;
+    let login_fn = stack.start("code-exchange", &[]).await;
+    let bind = stack.start("bind-phone", &[]).await;
+    bind.set_timeout(std::time::Duration::from_secs(3));
+    let s = stack.login(&login_fn, "tara").await;
+    let code = stack
+        .wechat
+        .issue_phone_code(stack.appid(), "tara", "86", "13700137000", false);
+    stack.wechat.misbehave(
+        PHONE,
+        wxlogin::fake::Misbehaviour::Slow(std::time::Duration::from_secs(20)),
+    );
+    let r = post_phone(&bind, access(&s), &json!({"code": code})).await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (504, "UPSTREAM_UNAVAILABLE"),
+        "{}",
+        r.raw_body
+    );
+    assert!(r.body.get("access_token").is_none());
+    let retry = post_phone(&bind, access(&s), &json!({"code": code})).await;
+    assert_eq!(
+        retry.status, 200,
+        "the claim was released: {}",
+        retry.raw_body
+    );
+    assert_eq!(retry.body["user"]["phone"], "137****7000");
+}
