@@ -362,3 +362,31 @@ async fn a_stalled_wechat_is_answered_inside_the_lambda_timeout_and_the_code_sta
     );
     assert_eq!(retry.body["user"]["phone"], "137****7000");
 }
+
+#[tokio::test]
+async fn w13_a_rotated_app_secret_is_reread_on_the_phone_path() {
+    // bad-inputs W13 on bind-phone: before, only the login re-read a rejected secret; the
+    // phone path answered 503 MISCONFIGURED until the instance's cache expired.
+    let stack = Stack::new().await;
+    let login_fn = stack.start("code-exchange", &[]).await;
+    let bind = stack.start("bind-phone", &[]).await;
+    let s = stack.login(&login_fn, "uma").await;
+    stack.wechat.add_app(stack.appid(), "rotated-app-secret");
+    wxlogin_tests::moto::update_secret(
+        &stack.sdk,
+        &stack.wechat_secret_id,
+        &json!({"apps": {stack.appid(): "rotated-app-secret"}}).to_string(),
+    )
+    .await;
+    let code = stack
+        .wechat
+        .issue_phone_code(stack.appid(), "uma", "86", "13600136000", false);
+    let r = post_phone(&bind, access(&s), &json!({"code": code})).await;
+    assert_eq!(r.status, 200, "{}", r.raw_body);
+    assert_eq!(r.body["user"]["phone"], "136****6000");
+    assert!(stack.wechat.secret_was_sent("rotated-app-secret"));
+    assert!(
+        !bind.logs().contains("\"alarm\":\"MISCONFIGURED\""),
+        "a rotation the re-read resolves is no alarm"
+    );
+}
