@@ -371,3 +371,46 @@ async fn the_profile_is_set_directly_or_from_verified_user_info() {
     assert_eq!(good.body["nickname"], "Fay");
     assert_eq!(good.body["avatar_url"], "https://thirdwx.qlogo.cn/fay.png");
 }
+
+#[tokio::test]
+async fn after_logout_all_the_access_token_can_no_longer_set_a_password() {
+    // The attack found on the local server: logout {"all":true}, then the same access token
+    // set a first password (200) and the refresh token it returned worked.
+    let r = rig().await;
+    let (_, bound) = user_with_phone(&r, "gus").await;
+    let token = bound["access_token"].as_str().unwrap();
+    let out = post(
+        &r.session,
+        "/auth/logout",
+        &json!({"all": true}),
+        Some(token),
+    )
+    .await;
+    assert_eq!(out.status, 200, "{}", out.raw_body);
+    let set = post(
+        &r.account,
+        "/auth/password",
+        &json!({"password": "tea kettle sunrise"}),
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        (set.status, set.error_code()),
+        (401, "UNAUTHORIZED"),
+        "{}",
+        set.raw_body
+    );
+    assert!(set.body.get("refresh_token").is_none());
+    let login = post(
+        &r.account,
+        "/auth/password/login",
+        &json!({"phone": PHONE, "password": "tea kettle sunrise", "appid": r.stack.appid()}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (login.status, login.error_code()),
+        (401, "INVALID_CREDENTIALS"),
+        "no password was set"
+    );
+}
