@@ -17,6 +17,7 @@ async fn decide(authorizer: &Emulator, event: Value) -> Value {
     match authorizer.invoke(event).await {
         Outcome::Response(v) => v,
         Outcome::Error(e) => panic!("the authorizer must never answer with an error: {e}"),
+        Outcome::TimedOut => panic!("the authorizer answered after its deadline"),
     }
 }
 

@@ -34,6 +34,7 @@ async fn authorized(authorizer: &Emulator, session: &Value) -> bool {
     {
         Outcome::Response(v) => v["isAuthorized"] == true,
         Outcome::Error(e) => panic!("{e}"),
+        Outcome::TimedOut => panic!("the authorizer answered after its deadline"),
     }
 }
 

@@ -21,7 +21,15 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         let secret = apps.secret(appid).cloned().ok_or(AppError::UnknownApp)?;
         match call(secret.clone()).await {
             Err(WeChatError::SecretRejected(errcode)) => {
-                let reloaded = self.apps.force_reload().await?;
+                // A re-read that fails leaves the rejection standing: the operator must act
+                // either way, so it is the alarm, not a dependency outage.
+                let reloaded = match self.apps.force_reload().await {
+                    Ok(reloaded) => reloaded,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "re-reading the rejected app secret failed");
+                        None
+                    }
+                };
                 let rotated = reloaded
                     .as_ref()
                     .and_then(|apps| apps.secret(appid))

@@ -278,3 +278,16 @@ async fn an_expired_code_is_invalid() {
         Err(AppError::InvalidCode)
     ));
 }
+
+#[tokio::test]
+async fn a_rejected_secret_with_secrets_manager_down_is_still_misconfigured() {
+    // The re-read that would pick up a rotation fails: the rejection stands, and it is the
+    // operator's alarm (MISCONFIGURED), not a dependency outage (it was SERVICE_UNAVAILABLE).
+    let h = Harness::new(SignupMode::OpenId).await;
+    h.wechat.add_app(APP, "a-secret-we-do-not-have");
+    h.secrets.fail(true);
+    assert!(matches!(
+        h.login_as(APP, "lara").await,
+        Err(AppError::Misconfigured(_))
+    ));
+}
