@@ -4,11 +4,12 @@
 //! call the real WeChat instead. Not for production: state lives in memory only.
 
 use std::sync::Arc;
+use wxlogin::authorizer;
 use wxlogin::clock::SystemClock;
 use wxlogin::config::Config;
 use wxlogin::fake::{FakeWeChat, serve};
 use wxlogin::flows::{Backend, SessionService};
-use wxlogin::http::routes::{account, authorizer, bind_phone, code_exchange, not_found, session};
+use wxlogin::http::routes::{account, bind_phone, code_exchange, not_found, session};
 use wxlogin::http::{HttpRequest, HttpResponse};
 use wxlogin::secrets::InMemorySecrets;
 use wxlogin::sms::LogSender;

@@ -6,6 +6,7 @@
 
 use crate::clock::SharedClock;
 use crate::error::AppError;
+use crate::principal::SessionPrincipal;
 use crate::tokens::keys::PublicKeySet;
 use crate::tokens::{AccessClaims, PublishedKeySource, TokenVerifier, VerifyError};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +87,11 @@ impl<D: PublishedKeySource> AccessGate<D> {
             tracing::warn!(error = %e, "re-reading the published keys for the JWKS failed; serving the held set");
         }
         self.keys()
+    }
+
+    /// The principal of an access token (`principal` decides how claims become one).
+    pub async fn authenticate(&self, token: &str) -> Result<SessionPrincipal, VerifyError> {
+        SessionPrincipal::try_from(self.verify_access(token).await?)
     }
 
     pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, VerifyError> {

@@ -72,23 +72,20 @@ impl HttpResponse {
     }
 }
 
-/// Logs the one outcome line of a request (DESIGN §9): id, route, status, error code, latency.
-pub fn log_outcome(request: &HttpRequest, route: &str, response: &HttpResponse, started: Instant) {
-    let code = response
-        .status
-        .ge(&400)
-        .then(|| serde_json::from_str::<serde_json::Value>(&response.body).ok())
-        .flatten()
-        .and_then(|v| {
-            v.pointer("/error/code")
-                .and_then(|c| c.as_str())
-                .map(str::to_owned)
-        });
+/// Logs the one outcome line of a request (DESIGN §9): id, route, status, error code (as
+/// decided by the error table, `""` on success), latency.
+pub fn log_outcome(
+    request: &HttpRequest,
+    route: &str,
+    response: &HttpResponse,
+    error_code: &str,
+    started: Instant,
+) {
     tracing::info!(
         request_id = %request.request_id,
         route,
         status = response.status,
-        error_code = code.as_deref().unwrap_or(""),
+        error_code,
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );

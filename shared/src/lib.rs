@@ -15,6 +15,9 @@
 
 #[cfg(feature = "sdk-config")]
 pub mod aws;
+pub mod authorizer;
+#[cfg(test)]
+mod authorizer_tests;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -28,6 +31,7 @@ mod gate_tests;
 pub mod http;
 pub mod open_data;
 pub mod password;
+pub mod principal;
 #[cfg(any(feature = "dynamodb", feature = "sns", feature = "secrets-manager"))]
 mod sdk_fault;
 pub mod secrets;

@@ -104,6 +104,11 @@ impl Harness {
         }
     }
 
+    /// The principal an access token of this harness proves.
+    pub async fn principal(&self, access_token: &str) -> crate::principal::SessionPrincipal {
+        crate::principal::access(&self.verifier().await, access_token).unwrap()
+    }
+
     pub async fn verifier(&self) -> TokenVerifier {
         let keys = self.backend.keys.get().await.unwrap();
         TokenVerifier::new(
@@ -167,5 +172,21 @@ trait NowForTests {
 impl NowForTests for SystemClock {
     fn now_for_tests(&self) -> u64 {
         crate::clock::Clock::now(self)
+    }
+}
+
+/// The caller a session's tokens prove, read from the answer itself (the refresh token names
+/// the family).
+pub fn session_of(
+    s: &SessionTokens,
+    appid: &str,
+    user: &str,
+) -> crate::principal::SessionPrincipal {
+    crate::principal::SessionPrincipal {
+        user_id: crate::domain::UserId::parse(&s.user.id).unwrap(),
+        appid: crate::domain::AppId::parse(appid).unwrap(),
+        openid: crate::domain::OpenId::parse(&FakeWeChat::openid(appid, user)).unwrap(),
+        session: s.refresh_token.split('.').next().unwrap().to_owned(),
+        phone_bound: s.user.phone_bound,
     }
 }

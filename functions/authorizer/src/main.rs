@@ -3,10 +3,10 @@
 //! no Secrets Manager, no WeChat client); verification itself does no I/O.
 
 use std::sync::Arc;
+use wxlogin::authorizer::{self, AdmittedApps};
 use wxlogin::clock::SystemClock;
 use wxlogin::config::Config;
 use wxlogin::gate::AccessGate;
-use wxlogin::http::routes::authorizer::{self, AdmittedApps};
 use wxlogin::store::key_reader::SignedKeyReader;
 
 #[tokio::main(flavor = "current_thread")]

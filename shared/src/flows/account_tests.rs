@@ -8,15 +8,15 @@ use crate::domain::{AppId, OpenId, PhoneNumber, SignupMode, UserId};
 use crate::error::AppError;
 use crate::fake::FakeWeChat;
 use crate::flows::bind_phone::PhoneProof;
-use crate::flows::binding::Claimant;
 use crate::flows::password::{LOCK_WINDOW_SECS, LoginVia, MAX_FAILURES};
 use crate::flows::profile::UserInfoData;
 use crate::flows::sms::{CODE_TTL_SECS, MAX_ATTEMPTS, parse_phone};
 use crate::flows::{LoginOutcome, SessionService, SessionTokens};
 use crate::http::error_table::error_response;
-use crate::store::Store as _;
+use crate::principal::Principal;
+use crate::principal::SessionPrincipal;
+use crate::store::{Identities as _, PhoneOwnership as _};
 use crate::test_support::*;
-use crate::tokens::AccessClaims;
 use std::sync::Arc;
 
 const IP: &str = "203.0.113.7";
@@ -36,21 +36,17 @@ fn align_to_window(h: &Harness, secs: u64) {
     h.clock.advance(secs - now(h) % secs);
 }
 
-fn claimant_of(s: &SessionTokens, appid: &str, user: &str) -> Claimant {
-    Claimant::User {
-        user_id: UserId::parse(&s.user.id).unwrap(),
-        appid: AppId::parse(appid).unwrap(),
-        openid: OpenId::parse(&FakeWeChat::openid(appid, user)).unwrap(),
-    }
+fn claimant_of(s: &SessionTokens, appid: &str, user: &str) -> Principal {
+    Principal::User(session_of(s, appid, user))
 }
 
 /// SIGNUP_MODE=phone: a first login of `user` and the claimant its bind token names.
-async fn bind_token_claimant(h: &Harness, appid: &str, user: &str) -> Claimant {
+async fn bind_token_claimant(h: &Harness, appid: &str, user: &str) -> Principal {
     let LoginOutcome::PhoneRequired(p) = h.login_as(appid, user).await.unwrap() else {
         panic!("{user} must be unknown in {appid}")
     };
     let claims = h.verifier().await.verify_bind(&p.bind_token).unwrap();
-    Claimant::Unlinked {
+    Principal::Unlinked {
         appid: AppId::parse(&claims.appid).unwrap(),
         openid: OpenId::parse(&claims.openid).unwrap(),
         unionid: None,
@@ -68,7 +64,7 @@ async fn sent_code(h: &Harness, sms: &CapturedSms, raw: &str) -> String {
 async fn sms_bind(
     h: &Harness,
     sms: &CapturedSms,
-    who: &Claimant,
+    who: &Principal,
     raw: &str,
 ) -> Result<SessionTokens, AppError> {
     let code = sent_code(h, sms, raw).await;
@@ -93,8 +89,8 @@ fn other_code(code: &str) -> String {
     format!("{:06}", (n + 1) % 1_000_000)
 }
 
-async fn claims(h: &Harness, token: &str) -> AccessClaims {
-    h.verifier().await.verify_access(token).unwrap()
+async fn claims(h: &Harness, token: &str) -> SessionPrincipal {
+    h.principal(token).await
 }
 
 /// Openid mode: `user` logs in and binds `raw` by SMS; their latest tokens.
@@ -499,9 +495,9 @@ async fn a_password_once_set_logs_in_by_phone_as_the_same_user() {
     assert!(!r.user.created);
     assert_eq!(r.user.phone.as_deref(), Some("138****8011"));
     let rc = claims(&h, &r.access_token).await;
-    assert_eq!(rc.sub, s.user.id);
-    assert_eq!(rc.appid, APP);
-    assert_eq!(rc.openid, FakeWeChat::openid(APP, "pat"));
+    assert_eq!(rc.user_id.as_str(), s.user.id);
+    assert_eq!(rc.appid.as_str(), APP);
+    assert_eq!(rc.openid.as_str(), FakeWeChat::openid(APP, "pat"));
     assert!(rc.phone_bound);
 }
 
@@ -737,7 +733,7 @@ async fn changing_a_password_needs_the_old_one_and_ends_every_other_session() {
     ));
     // ...and the tokens of the answer work.
     let cc = claims(&h, &changed.access_token).await;
-    assert_eq!(cc.sub, s.user.id);
+    assert_eq!(cc.user_id.as_str(), s.user.id);
     let next = h.backend.refresh(&changed.refresh_token).await.unwrap();
     assert_eq!(next.user.id, s.user.id);
     // Only the new password logs in.
@@ -784,8 +780,8 @@ async fn a_password_login_with_a_bind_token_links_that_openid() {
         .unwrap();
     assert_eq!(r.user.id, made.user.id);
     let rc = claims(&h, &r.access_token).await;
-    assert_eq!(rc.appid, APP2);
-    assert_eq!(rc.openid, FakeWeChat::openid(APP2, "fay-in-app2"));
+    assert_eq!(rc.appid.as_str(), APP2);
+    assert_eq!(rc.openid.as_str(), FakeWeChat::openid(APP2, "fay-in-app2"));
     // The next WeChat login of that openid is a normal session for the same user.
     let LoginOutcome::Session(s) = h.login_as(APP2, "fay-in-app2").await.unwrap() else {
         panic!("the openid must be linked now")

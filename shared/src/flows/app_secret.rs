@@ -48,14 +48,8 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
     }
 }
 
-/// Logs an operator alarm for a rejected app secret and converts the error.
+/// The error of a rejection that stands: `MISCONFIGURED`, whose alarm line the error table
+/// writes (once, with the errcode in its detail).
 fn alarm(e: WeChatError) -> AppError {
-    if let WeChatError::SecretRejected(errcode) = e {
-        tracing::error!(
-            alarm = "MISCONFIGURED",
-            errcode,
-            "WeChat rejected the app secret or appid"
-        );
-    }
     e.into()
 }

@@ -5,7 +5,7 @@ use crate::domain::SignupMode;
 use crate::error::AppResult;
 use crate::secrets::{CachedSecret, SecretSource, WeChatApps};
 use crate::store::Store;
-use crate::tokens::{Keyring, PublishedKeys, TokenIssuer};
+use crate::tokens::{Keyring, PublishedKeys, TokenIssuer, TokenVerifier};
 use std::sync::Arc;
 
 pub struct Backend<S, W, X> {
@@ -22,6 +22,8 @@ pub struct Backend<S, W, X> {
     pub access_tokens: crate::wechat::access_token::AccessTokenCache,
     /// The `kid` this instance last published to the key directory.
     published_kid: std::sync::Mutex<Option<String>>,
+    /// The verifier over the keyring's public keys, built once per keyring (by current kid).
+    verifier: std::sync::Mutex<Option<(String, Arc<TokenVerifier>)>>,
 }
 
 /// Parsers for `CachedSecret`.
@@ -55,6 +57,7 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             clock,
             access_tokens: Default::default(),
             published_kid: std::sync::Mutex::new(None),
+            verifier: std::sync::Mutex::new(None),
         }
     }
 
@@ -67,6 +70,30 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
             .await
             .map_err(|e| format!("publishing the public keys: {e}"))?;
         Ok(())
+    }
+
+    /// The verifier of our own tokens: built once per instance, again only when the keyring
+    /// rotates.
+    pub async fn verifier(&self) -> AppResult<Arc<TokenVerifier>> {
+        let keys = self.signing_keys().await?;
+        let mut slot = self
+            .verifier
+            .lock()
+            .map_err(|_| crate::error::AppError::internal("verifier cache poisoned"))?;
+        if let Some((kid, verifier)) = slot.as_ref()
+            && *kid == keys.current.kid
+        {
+            return Ok(verifier.clone());
+        }
+        let settings = &self.issuer.settings;
+        let verifier = Arc::new(TokenVerifier::new(
+            keys.public.clone(),
+            &settings.issuer,
+            &settings.audience,
+            self.clock.clone(),
+        ));
+        *slot = Some((keys.current.kid.clone(), verifier.clone()));
+        Ok(verifier)
     }
 
     /// The keyring to sign with. When it is new to this instance (cold start, or a rotation

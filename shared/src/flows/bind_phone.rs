@@ -9,12 +9,13 @@
 //!   `SESSION_KEY_STALE` (`checksession` tells a rotated key from bad data).
 
 use super::backend::Backend;
-use super::binding::{Bound, Claimant};
+use super::binding::Bound;
 use super::session_tokens::{SessionFor, SessionTokens};
 use crate::crypto::sha256_hex;
 use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
 use crate::open_data::{self, OpenDataError};
+use crate::principal::Principal;
 use crate::secrets::SecretSource;
 use crate::store::{PhoneCodeClaim, Store};
 use crate::wechat::WeChatApi;
@@ -42,7 +43,7 @@ pub enum PhoneProof {
 impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
     pub async fn bind_phone(
         &self,
-        claimant: &Claimant,
+        claimant: &Principal,
         proof: PhoneProof,
     ) -> AppResult<SessionTokens> {
         let phone = match proof {
@@ -75,7 +76,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
         .await
     }
 
-    async fn phone_from_code(&self, claimant: &Claimant, code: &str) -> AppResult<PhoneNumber> {
+    async fn phone_from_code(&self, claimant: &Principal, code: &str) -> AppResult<PhoneNumber> {
         let (appid, openid) = (claimant.appid(), claimant.openid());
         let digest = sha256_hex(format!("{}:{code}", appid.as_str()).as_bytes());
         let now = self.clock.now();
@@ -116,7 +117,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
 
     async fn ask_wechat_for_phone(
         &self,
-        claimant: &Claimant,
+        claimant: &Principal,
         code: &str,
     ) -> AppResult<PhoneNumber> {
         let (appid, openid) = (claimant.appid(), claimant.openid());
@@ -144,7 +145,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
 
     async fn phone_from_encrypted(
         &self,
-        claimant: &Claimant,
+        claimant: &Principal,
         encrypted_data: &str,
         iv: &str,
     ) -> AppResult<PhoneNumber> {
@@ -181,7 +182,12 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
     }
 
     /// A decryption that failed may mean a newer `wx.login` rotated the key: ask WeChat.
-    async fn stale_or_failed(&self, claimant: &Claimant, session_key: &str, why: &str) -> AppError {
+    async fn stale_or_failed(
+        &self,
+        claimant: &Principal,
+        session_key: &str,
+        why: &str,
+    ) -> AppError {
         let (appid, openid) = (claimant.appid(), claimant.openid());
         let now = self.clock.now();
         let checked = self

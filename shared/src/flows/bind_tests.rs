@@ -5,23 +5,19 @@ use crate::domain::{AppId, OpenId, PhoneNumber, SignupMode};
 use crate::error::{AppError, UpstreamFault};
 use crate::fake::{FakeWeChat, Misbehaviour};
 use crate::flows::bind_phone::PhoneProof;
-use crate::flows::binding::Claimant;
 use crate::flows::{LoginOutcome, SessionTokens};
-use crate::store::Store as _;
+use crate::principal::Principal;
+use crate::store::{PhoneOwnership as _, Sessions as _};
 use crate::test_support::*;
 
 const PHONE: &str = "/wxa/business/getuserphonenumber";
 
-fn claimant_of(s: &SessionTokens, user: &str) -> Claimant {
-    Claimant::User {
-        user_id: crate::domain::UserId::parse(&s.user.id).unwrap(),
-        appid: AppId::parse(APP).unwrap(),
-        openid: OpenId::parse(&FakeWeChat::openid(APP, user)).unwrap(),
-    }
+fn claimant_of(s: &SessionTokens, user: &str) -> Principal {
+    Principal::User(session_of(s, APP, user))
 }
 
-fn unlinked(user: &str) -> Claimant {
-    Claimant::Unlinked {
+fn unlinked(user: &str) -> Principal {
+    Principal::Unlinked {
         appid: AppId::parse(APP).unwrap(),
         openid: OpenId::parse(&FakeWeChat::openid(APP, user)).unwrap(),
         unionid: None,
@@ -34,7 +30,7 @@ fn now(h: &Harness) -> u64 {
 
 async fn bind_code(
     h: &Harness,
-    who: &Claimant,
+    who: &Principal,
     user: &str,
     pure: &str,
 ) -> Result<SessionTokens, AppError> {
@@ -148,7 +144,7 @@ async fn phone_mode_creates_links_or_refuses_by_the_owner_of_the_phone() {
     let code = h
         .wechat
         .issue_phone_code(APP2, "fay-in-app2", "86", "13500135000", false);
-    let who = Claimant::Unlinked {
+    let who = Principal::Unlinked {
         appid: AppId::parse(APP2).unwrap(),
         openid: OpenId::parse(&FakeWeChat::openid(APP2, "fay-in-app2")).unwrap(),
         unionid: None,

@@ -12,40 +12,11 @@
 use super::backend::Backend;
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
 use crate::secrets::SecretSource;
 use crate::store::{BindOutcome, CreateUserOutcome, LinkOutcome, Store, User};
 
 const MAX_ATTEMPTS: usize = 4;
-
-/// Who proved the phone.
-#[derive(Debug, Clone)]
-pub enum Claimant {
-    /// A user (from an access token).
-    User {
-        user_id: UserId,
-        appid: AppId,
-        openid: OpenId,
-    },
-    /// An openid with no user yet (from a bind token).
-    Unlinked {
-        appid: AppId,
-        openid: OpenId,
-        unionid: Option<UnionId>,
-    },
-}
-
-impl Claimant {
-    pub fn appid(&self) -> &AppId {
-        match self {
-            Self::User { appid, .. } | Self::Unlinked { appid, .. } => appid,
-        }
-    }
-    pub fn openid(&self) -> &OpenId {
-        match self {
-            Self::User { openid, .. } | Self::Unlinked { openid, .. } => openid,
-        }
-    }
-}
 
 /// The account the phone now belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,13 +29,13 @@ pub struct Bound {
 impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
     pub async fn bind_verified_phone(
         &self,
-        claimant: &Claimant,
+        claimant: &Principal,
         phone: &PhoneNumber,
     ) -> AppResult<Bound> {
         for _ in 0..MAX_ATTEMPTS {
             let decided = match claimant {
-                Claimant::User { user_id, .. } => self.bind_to_user(user_id, phone).await?,
-                Claimant::Unlinked {
+                Principal::User(caller) => self.bind_to_user(&caller.user_id, phone).await?,
+                Principal::Unlinked {
                     appid,
                     openid,
                     unionid,

@@ -5,15 +5,15 @@
 use crate::domain::{PhoneNumber, SignupMode};
 use crate::error::AppError;
 use crate::flows::bind_phone::PhoneProof;
-use crate::flows::binding::Claimant;
 use crate::flows::password::LoginVia;
 use crate::flows::password_guard::{
     LOCK_WINDOW_SECS, MAX_FAILURES_PER_PHONE, MAX_FAILURES_PER_SOURCE,
 };
 use crate::http::{HttpRequest, routes};
-use crate::store::Store as _;
+use crate::principal::Principal;
+use crate::principal::SessionPrincipal;
+use crate::store::{Identities as _, Sessions as _};
 use crate::test_support::*;
-use crate::tokens::AccessClaims;
 
 const PASSWORD: &str = "tea kettle sunrise";
 const ATTACKER: &str = "198.51.100.66";
@@ -41,26 +41,17 @@ fn error_code(body: &str) -> String {
 }
 
 /// `user` logs in and binds `raw` with a WeChat phone code; the claims of the new session.
-async fn user_with_phone(h: &Harness, user: &str, raw: &str) -> (String, AccessClaims) {
+async fn user_with_phone(h: &Harness, user: &str, raw: &str) -> (String, SessionPrincipal) {
     let s = h.session(APP, user).await;
-    let claims = h.verifier().await.verify_access(&s.access_token).unwrap();
-    let who = Claimant::User {
-        user_id: crate::domain::UserId::parse(&claims.sub).unwrap(),
-        appid: crate::domain::AppId::parse(APP).unwrap(),
-        openid: crate::domain::OpenId::parse(&claims.openid).unwrap(),
-    };
+    let who = Principal::User(session_of(&s, APP, user));
     let code = h.wechat.issue_phone_code(APP, user, "86", raw, false);
     let bound = h
         .backend
         .bind_phone(&who, PhoneProof::Code(code))
         .await
         .unwrap();
-    let claims = h
-        .verifier()
-        .await
-        .verify_access(&bound.access_token)
-        .unwrap();
-    (bound.access_token, claims)
+    let caller = h.principal(&bound.access_token).await;
+    (bound.access_token, caller)
 }
 
 #[tokio::test]
@@ -68,7 +59,7 @@ async fn after_logout_everywhere_the_access_token_cannot_set_a_password_or_bind(
     let h = Harness::new(SignupMode::OpenId).await;
     let sms = CapturedSms::new();
     let (token, claims) = user_with_phone(&h, "olga", "13800138501").await;
-    let user = crate::domain::UserId::parse(&claims.sub).unwrap();
+    let user = claims.user_id.clone();
     h.store
         .end_all_sessions(&user, crate::clock::Clock::now(&h.clock))
         .await
@@ -148,11 +139,7 @@ async fn wrong_old_passwords_meet_the_same_lock_as_password_login() {
         .set_password(&claims, PASSWORD, None, None)
         .await
         .unwrap();
-    let claims = h
-        .verifier()
-        .await
-        .verify_access(&first.access_token)
-        .unwrap();
+    let claims = h.principal(&first.access_token).await;
     for _ in 0..MAX_FAILURES_PER_SOURCE {
         assert!(matches!(
             h.backend
@@ -224,7 +211,7 @@ async fn failures_from_one_address_do_not_lock_the_owner_out() {
         )
         .await
         .expect("the owner, from their own address, is not locked out");
-    assert_eq!(owner.user.id, claims.sub);
+    assert_eq!(owner.user.id, claims.user_id.as_str());
 }
 
 #[tokio::test]

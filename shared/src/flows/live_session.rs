@@ -5,11 +5,10 @@
 //! alone stays valid until it expires, logout or not.
 
 use super::backend::Backend;
-use crate::domain::UserId;
 use crate::error::{AppError, AppResult};
+use crate::principal::SessionPrincipal;
 use crate::secrets::SecretSource;
 use crate::store::{Family, Store, User};
-use crate::tokens::AccessClaims;
 
 /// The rule itself (`get_family` has already dropped expired families).
 pub fn family_is_live(family: &Family, user: &User) -> bool {
@@ -19,12 +18,11 @@ pub fn family_is_live(family: &Family, user: &User) -> bool {
 impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
     /// The caller's user when the access token's session is still live; `UNAUTHORIZED` when
     /// it was logged out, revoked, cut off or has expired. Two reads, made at once.
-    pub async fn live_caller(&self, claims: &AccessClaims) -> AppResult<User> {
-        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
+    pub async fn live_caller(&self, caller: &SessionPrincipal) -> AppResult<User> {
         let now = self.clock.now();
         let (family, user) = tokio::join!(
-            self.store.get_family(&claims.sid, now),
-            self.store.get_user(&user_id)
+            self.store.get_family(&caller.session, now),
+            self.store.get_user(&caller.user_id)
         );
         let (family, user) = (
             family?.ok_or(AppError::Unauthorized)?,

@@ -129,7 +129,7 @@ async fn phone_mode_returns_a_bind_token_and_keeps_the_session_key() {
         "a bind token is not an access token"
     );
     assert_eq!(h.store.user_count(), 0, "no user before a phone is proved");
-    use crate::store::Store as _;
+    use crate::store::Sessions as _;
     let key = h
         .store
         .get_session_key(

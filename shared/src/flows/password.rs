@@ -5,14 +5,13 @@
 //! bind token links that openid under the account rules of DESIGN §3 (`binding`).
 
 use super::backend::Backend;
-use super::binding::Claimant;
 use super::session_tokens::{SessionFor, SessionTokens};
-use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
+use crate::domain::{AppId, OpenId, PhoneNumber};
 use crate::error::{AppError, AppResult};
 use crate::password;
+use crate::principal::{Principal, SessionPrincipal};
 use crate::secrets::SecretSource;
 use crate::store::{Store, User};
-use crate::tokens::AccessClaims;
 
 use super::password_guard::Attempt;
 pub use super::password_guard::{LOCK_WINDOW_SECS, MAX_FAILURES_PER_SOURCE as MAX_FAILURES};
@@ -32,9 +31,9 @@ async fn verify(password: &str, stored: Option<String>) -> AppResult<bool> {
 /// The WeChat identity a password login arrives with.
 pub enum LoginVia {
     /// A bind token (SIGNUP_MODE=phone): this openid is linked to the phone's account.
-    Bind(Claimant),
+    Bind(Principal),
     /// An access token: its appid names the app.
-    Access(AccessClaims),
+    Access(SessionPrincipal),
     /// Nothing: the request's `appid` (or the only app) names the app.
     Nothing(Option<String>),
 }
@@ -42,15 +41,14 @@ pub enum LoginVia {
 impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
     pub async fn set_password(
         &self,
-        claims: &AccessClaims,
+        caller: &SessionPrincipal,
         new: &str,
         old: Option<&str>,
         source_ip: Option<&str>,
     ) -> AppResult<SessionTokens> {
-        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
         let user = self
             .store
-            .get_user(&user_id)
+            .get_user(&caller.user_id)
             .await?
             .ok_or(AppError::Unauthorized)?;
         let phone = user.phone.clone().ok_or(AppError::PhoneRequired)?;
@@ -75,15 +73,13 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
         // Every session ends, the caller's included; the caller's new one is dated after the cut.
         let now = self.clock.now();
         self.store.end_all_sessions(&user.id, now).await?;
-        self.store.revoke_family(&claims.sid).await?;
+        self.store.revoke_family(&caller.session).await?;
         tracing::info!(user_id = %user.id, "password set; other sessions ended");
-        let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
-        let openid = OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?;
         self.start_session(
             SessionFor {
                 user_id: &user.id,
-                appid: &appid,
-                openid: &openid,
+                appid: &caller.appid,
+                openid: &caller.openid,
                 phone: Some(&phone),
                 created: false,
                 after_cutoff: true,
@@ -148,14 +144,11 @@ impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
                 }
                 return Ok((claimant.appid().clone(), claimant.openid().clone()));
             }
-            LoginVia::Access(claims) => {
-                let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
-                if claims.sub == user.id.as_str() {
-                    let openid =
-                        OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?;
-                    return Ok((appid, openid));
+            LoginVia::Access(caller) => {
+                if caller.user_id == user.id {
+                    return Ok((caller.appid, caller.openid));
                 }
-                appid
+                caller.appid
             }
             LoginVia::Nothing(requested) => self.apps.get().await?.select(requested.as_deref())?.0,
         };

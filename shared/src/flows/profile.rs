@@ -5,11 +5,10 @@
 
 use super::session::SessionService;
 use crate::crypto::{constant_time_eq, sha1_hex};
-use crate::domain::{AppId, OpenId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::open_data::{self, OpenDataError};
+use crate::principal::SessionPrincipal;
 use crate::store::Store;
-use crate::tokens::AccessClaims;
 use serde_json::Value;
 
 pub const MAX_NICKNAME_CHARS: usize = 32;
@@ -53,7 +52,7 @@ pub struct UserInfoData<'a> {
 impl<S: Store + Clone> SessionService<S> {
     pub async fn update_profile(
         &self,
-        claims: &AccessClaims,
+        caller: &SessionPrincipal,
         nickname: Option<&str>,
         avatar_url: Option<&str>,
     ) -> AppResult<()> {
@@ -66,9 +65,8 @@ impl<S: Store + Clone> SessionService<S> {
         if let Some(u) = avatar_url {
             check_avatar_url(u)?;
         }
-        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
         self.store
-            .set_profile(&user_id, nickname, avatar_url)
+            .set_profile(&caller.user_id, nickname, avatar_url)
             .await?;
         Ok(())
     }
@@ -76,7 +74,7 @@ impl<S: Store + Clone> SessionService<S> {
     /// Verifies, decrypts and stores legacy user info; every flaw is `DECRYPT_FAILED`.
     pub async fn apply_user_info(
         &self,
-        claims: &AccessClaims,
+        caller: &SessionPrincipal,
         data: UserInfoData<'_>,
     ) -> AppResult<()> {
         if data.raw_data.len() > 4096
@@ -86,12 +84,11 @@ impl<S: Store + Clone> SessionService<S> {
         {
             return Err(AppError::InvalidRequest("user info fields are too long"));
         }
-        let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
-        let openid = OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?;
+        let (appid, openid) = (&caller.appid, &caller.openid);
         let now = self.clock.now();
         let record = self
             .store
-            .get_session_key(&appid, &openid, now)
+            .get_session_key(appid, openid, now)
             .await?
             .ok_or(AppError::SessionKeyStale)?;
         let expected = sha1_hex(format!("{}{}", data.raw_data, record.session_key).as_bytes());
@@ -128,8 +125,9 @@ impl<S: Store + Clone> SessionService<S> {
             .get("avatarUrl")
             .and_then(Value::as_str)
             .filter(|u| check_avatar_url(u).is_ok());
-        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
-        self.store.set_profile(&user_id, nickname, avatar).await?;
+        self.store
+            .set_profile(&caller.user_id, nickname, avatar)
+            .await?;
         Ok(())
     }
 }

@@ -4,11 +4,11 @@
 
 use crate::clock::{SharedClock, rfc3339};
 use crate::crypto::constant_time_eq;
-use crate::domain::UserId;
 use crate::error::{AppError, AppResult};
 use crate::gate::AccessGate;
+use crate::principal::SessionPrincipal;
 use crate::store::Store;
-use crate::tokens::{AccessClaims, refresh};
+use crate::tokens::refresh;
 use serde::Serialize;
 
 pub struct SessionService<S> {
@@ -50,10 +50,10 @@ impl<S: Store + Clone> SessionService<S> {
     }
 
     /// Verifies an access token (every refusal is 401 UNAUTHORIZED).
-    pub async fn authenticate(&self, token: Option<&str>) -> AppResult<AccessClaims> {
+    pub async fn authenticate(&self, token: Option<&str>) -> AppResult<SessionPrincipal> {
         let token = token.ok_or(AppError::Unauthorized)?;
         self.gate
-            .verify_access(token)
+            .authenticate(token)
             .await
             .map_err(|_| AppError::Unauthorized)
     }
@@ -63,9 +63,8 @@ impl<S: Store + Clone> SessionService<S> {
     pub async fn logout(&self, proof: LogoutProof<'_>, all: bool) -> AppResult<()> {
         let (family_id, user_id) = match proof {
             LogoutProof::Access(token) => {
-                let claims = self.authenticate(Some(token)).await?;
-                let user = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
-                (claims.sid, user)
+                let caller = self.authenticate(Some(token)).await?;
+                (caller.session, caller.user_id)
             }
             LogoutProof::Refresh(token) => {
                 let presented = refresh::parse(token).ok_or(AppError::RefreshRevoked)?;
@@ -94,16 +93,15 @@ impl<S: Store + Clone> SessionService<S> {
         Ok(())
     }
 
-    pub async fn profile(&self, claims: &AccessClaims) -> AppResult<Profile> {
-        let user_id = UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?;
+    pub async fn profile(&self, caller: &SessionPrincipal) -> AppResult<Profile> {
         let user = self
             .store
-            .get_user(&user_id)
+            .get_user(&caller.user_id)
             .await?
             .ok_or(AppError::Unauthorized)?;
         Ok(Profile {
             id: user.id.as_str().to_owned(),
-            appid: claims.appid.clone(),
+            appid: caller.appid.as_str().to_owned(),
             phone_bound: user.phone.is_some(),
             phone: user.phone.as_ref().map(|p| p.masked()),
             nickname: user.nickname.clone(),

@@ -2,9 +2,6 @@
 //! local server calls several of them; each Lambda binary calls its own.
 
 pub mod account;
-pub mod authorizer;
-#[cfg(test)]
-mod authorizer_tests;
 pub mod bind_phone;
 pub mod code_exchange;
 pub mod session;
@@ -29,11 +26,14 @@ where
             ))
         }
     };
-    let response = match outcome {
-        Ok(r) => r,
-        Err(e) => super::error_table::error_response(&e, &request.request_id),
+    let (response, error_code) = match outcome {
+        Ok(r) => (r, ""),
+        Err(e) => (
+            super::error_table::error_response(&e, &request.request_id),
+            super::error_table::describe(&e).1,
+        ),
     };
-    log_outcome(request, route, &response, started);
+    log_outcome(request, route, &response, error_code, started);
     response
 }
 

@@ -1,7 +1,7 @@
 //! The account function: `POST /auth/sms/send`, `POST /auth/password/login`,
 //! `POST /auth/password` — the login paths that do not need WeChat's paid phone button.
 
-use super::bind_phone::{Caller, caller};
+use super::bind_phone::caller;
 use super::{not_found, respond};
 use crate::error::AppError;
 use crate::flows::Backend;
@@ -9,6 +9,7 @@ use crate::flows::password::LoginVia;
 use crate::flows::sms::parse_phone;
 use crate::http::body::parse_json;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::principal::Principal;
 use crate::secrets::SecretSource;
 use crate::sms::SmsSender;
 use crate::store::Store;
@@ -78,8 +79,8 @@ pub async fn handle<S: Store, W, X: SecretSource>(
                 let phone = parse_phone(&body.phone)?;
                 let via = match request.bearer() {
                     Some(token) => match caller(backend, token).await? {
-                        Caller::Access(claims) => LoginVia::Access(claims),
-                        Caller::Bind(claimant) => LoginVia::Bind(claimant),
+                        Principal::User(session) => LoginVia::Access(session),
+                        unlinked @ Principal::Unlinked { .. } => LoginVia::Bind(unlinked),
                     },
                     None => LoginVia::Nothing(body.appid),
                 };
@@ -98,7 +99,7 @@ pub async fn handle<S: Store, W, X: SecretSource>(
         "/auth/password" if serves(request) => {
             respond(request, "POST /auth/password", async {
                 let token = request.bearer().ok_or(AppError::Unauthorized)?;
-                let Caller::Access(claims) = caller(backend, token).await? else {
+                let Principal::User(session) = caller(backend, token).await? else {
                     return Err(AppError::Unauthorized);
                 };
                 let body: SetPasswordBody = parse_json(&request.body)?;
@@ -109,7 +110,7 @@ pub async fn handle<S: Store, W, X: SecretSource>(
                     .transpose()?;
                 let tokens = backend
                     .set_password(
-                        &claims,
+                        &session,
                         password_field(&body.password)?,
                         old,
                         request.source_ip.as_deref(),

@@ -3,16 +3,14 @@
 //! `{"encrypted_data", "iv"}`.
 
 use super::{not_found, respond};
-use crate::domain::{AppId, OpenId, UnionId, UserId};
 use crate::error::AppError;
 use crate::flows::Backend;
 use crate::flows::bind_phone::PhoneProof;
-use crate::flows::binding::Claimant;
 use crate::http::body::parse_json;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::principal::{self, Principal};
 use crate::secrets::SecretSource;
 use crate::store::Store;
-use crate::tokens::{AccessClaims, TokenVerifier};
 use crate::wechat::WeChatApi;
 use serde::Deserialize;
 
@@ -60,62 +58,18 @@ fn proof(body: PhoneBody) -> Result<PhoneProof, AppError> {
     }
 }
 
-/// A caller proved by a Bearer token.
-pub enum Caller {
-    Access(AccessClaims),
-    /// A bind token: an openid with no user yet.
-    Bind(Claimant),
-}
-
-/// Verifies the Bearer token: an access token, or else a bind token.
+/// Who calls a route that mints tokens or changes credentials: an access token whose
+/// session is still live, or else a bind token.
 pub async fn caller<S: Store, W, X: SecretSource>(
     backend: &Backend<S, W, X>,
     token: &str,
-) -> Result<Caller, AppError> {
-    let keys = backend.signing_keys().await?;
-    let settings = &backend.issuer.settings;
-    let verifier = TokenVerifier::new(
-        keys.public.clone(),
-        &settings.issuer,
-        &settings.audience,
-        backend.clock.clone(),
-    );
-    if let Ok(claims) = verifier.verify_access(token) {
-        // Every caller of this function mints tokens or changes credentials: the session
-        // must still be live, not only the JWT.
-        backend.live_caller(&claims).await?;
-        return Ok(Caller::Access(claims));
+) -> Result<Principal, AppError> {
+    let verifier = backend.verifier().await?;
+    let who = principal::access_or_bind(&verifier, token).map_err(|_| AppError::Unauthorized)?;
+    if let Principal::User(session) = &who {
+        backend.live_caller(session).await?;
     }
-    let claims = verifier
-        .verify_bind(token)
-        .map_err(|_| AppError::Unauthorized)?;
-    let appid = AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?;
-    let openid = OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?;
-    let unionid = claims
-        .unionid
-        .as_deref()
-        .and_then(|u| UnionId::parse(u).ok());
-    Ok(Caller::Bind(Claimant::Unlinked {
-        appid,
-        openid,
-        unionid,
-    }))
-}
-
-/// Who is binding: an access token names a user, a bind token an openid without one.
-async fn claimant<S: Store, W, X: SecretSource>(
-    backend: &Backend<S, W, X>,
-    request: &HttpRequest,
-) -> Result<Claimant, AppError> {
-    let token = request.bearer().ok_or(AppError::Unauthorized)?;
-    match caller(backend, token).await? {
-        Caller::Access(claims) => Ok(Claimant::User {
-            user_id: UserId::parse(&claims.sub).map_err(|_| AppError::Unauthorized)?,
-            appid: AppId::parse(&claims.appid).map_err(|_| AppError::Unauthorized)?,
-            openid: OpenId::parse(&claims.openid).map_err(|_| AppError::Unauthorized)?,
-        }),
-        Caller::Bind(claimant) => Ok(claimant),
-    }
+    Ok(who)
 }
 
 pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
@@ -126,7 +80,8 @@ pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
         return not_found(request);
     }
     respond(request, "POST /auth/phone", async {
-        let who = claimant(backend, request).await?;
+        let token = request.bearer().ok_or(AppError::Unauthorized)?;
+        let who = caller(backend, token).await?;
         let body: PhoneBody = parse_json(&request.body)?;
         let tokens = backend.bind_phone(&who, proof(body)?).await?;
         Ok(HttpResponse::json(200, &tokens))

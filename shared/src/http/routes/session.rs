@@ -76,30 +76,30 @@ pub async fn handle<S: Store + Clone>(
         }
         ("GET", "/auth/me") => {
             respond(request, "GET /auth/me", async {
-                let claims = service.authenticate(request.bearer()).await?;
-                Ok(HttpResponse::json(200, &service.profile(&claims).await?))
+                let caller = service.authenticate(request.bearer()).await?;
+                Ok(HttpResponse::json(200, &service.profile(&caller).await?))
             })
             .await
         }
         // PUT too: WeChat's wx.request has no PATCH method.
         ("PATCH" | "PUT", "/auth/me") => {
             respond(request, "PATCH /auth/me", async {
-                let claims = service.authenticate(request.bearer()).await?;
+                let caller = service.authenticate(request.bearer()).await?;
                 let body: ProfileBody = parse_json(&request.body)?;
                 service
                     .update_profile(
-                        &claims,
+                        &caller,
                         body.nickname.as_deref(),
                         body.avatar_url.as_deref(),
                     )
                     .await?;
-                Ok(HttpResponse::json(200, &service.profile(&claims).await?))
+                Ok(HttpResponse::json(200, &service.profile(&caller).await?))
             })
             .await
         }
         ("POST", "/auth/me/userinfo") => {
             respond(request, "POST /auth/me/userinfo", async {
-                let claims = service.authenticate(request.bearer()).await?;
+                let caller = service.authenticate(request.bearer()).await?;
                 let body: UserInfoBody = parse_json(&request.body)?;
                 let data = UserInfoData {
                     raw_data: &body.raw_data,
@@ -107,8 +107,8 @@ pub async fn handle<S: Store + Clone>(
                     encrypted_data: &body.encrypted_data,
                     iv: &body.iv,
                 };
-                service.apply_user_info(&claims, data).await?;
-                Ok(HttpResponse::json(200, &service.profile(&claims).await?))
+                service.apply_user_info(&caller, data).await?;
+                Ok(HttpResponse::json(200, &service.profile(&caller).await?))
             })
             .await
         }

@@ -1,7 +1,7 @@
 //! The authorizer's simple response (payload format 2.0): the context of a valid access token,
 //! `{"isAuthorized": false, "context": {}}` for every refusal, and never a panic on any event.
 
-use super::authorizer::{AdmittedApps, authorize};
+use crate::authorizer::{AdmittedApps, authorize};
 use crate::clock::ManualClock;
 use crate::config::TokenSettings;
 use crate::domain::{AppId, OpenId, UserId};

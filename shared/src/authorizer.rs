@@ -59,23 +59,23 @@ pub async fn authorize<D: PublishedKeySource>(
         .unwrap_or("");
     let outcome = match bearer(event) {
         None => Err("no bearer token".to_owned()),
-        Some(token) => match gate.verify_access(token).await {
-            Ok(claims) if apps.admits(&claims.appid) => Ok(claims),
+        Some(token) => match gate.authenticate(token).await {
+            Ok(caller) if apps.admits(caller.appid.as_str()) => Ok(caller),
             Ok(_) => Err("token issued to an app this authorizer does not admit".to_owned()),
             Err(e) => Err(e.to_string()),
         },
     };
     let latency_us = started.elapsed().as_micros() as u64;
     match outcome {
-        Ok(claims) => {
-            tracing::info!(request_id, route = "authorizer", authorized = true, user_id = %claims.sub, latency_us, "request");
+        Ok(caller) => {
+            tracing::info!(request_id, route = "authorizer", authorized = true, user_id = %caller.user_id, latency_us, "request");
             json!({
                 "isAuthorized": true,
                 "context": {
-                    "user_id": claims.sub,
-                    "appid": claims.appid,
-                    "openid": claims.openid,
-                    "phone_bound": claims.phone_bound,
+                    "user_id": caller.user_id.as_str(),
+                    "appid": caller.appid.as_str(),
+                    "openid": caller.openid.as_str(),
+                    "phone_bound": caller.phone_bound,
                 }
             })
         }
