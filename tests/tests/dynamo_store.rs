@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use wxlogin::domain::UserId;
 use wxlogin::store::conformance::{self, NOW, app, openid, phone, unionid};
 use wxlogin::store::dynamo::DynamoStore;
-use wxlogin::store::{CreateUserOutcome, LinkOutcome, SessionKeyRecord, Store, User, keys};
+use wxlogin::store::{
+    CreateUserOutcome, Identities, LinkOutcome, SessionKeyRecord, Sessions, User, keys,
+};
 use wxlogin_tests::moto;
 
 type Item = HashMap<String, AttributeValue>;

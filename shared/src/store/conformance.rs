@@ -10,7 +10,7 @@
 
 use super::*;
 use crate::crypto::{random_bytes, random_id};
-use crate::domain::PhoneNumber;
+use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::tokens::{Keyring, PublishedKeys};
 use std::future::Future;
 use std::pin::Pin;

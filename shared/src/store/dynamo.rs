@@ -5,7 +5,7 @@
 
 use super::keys;
 use super::*;
-use crate::domain::PhoneNumber;
+use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
@@ -352,32 +352,7 @@ fn session_key_item(key: &SessionKeyRecord) -> Item {
     ])
 }
 
-impl Store for DynamoStore {
-    async fn claim_login_code(
-        &self,
-        appid: &AppId,
-        digest: &str,
-        now: u64,
-        expires_at: u64,
-    ) -> StoreResult<CodeClaim> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(keys::login_code(appid, digest)))
-            .item("kind", s("login_code"))
-            .item("expires_at", n(expires_at))
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(CodeClaim::Fresh),
-            Err(e) if is_conditional_failure(&e) => Ok(CodeClaim::Replayed),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
+impl Identities for DynamoStore {
     async fn touch_openid_link(
         &self,
         appid: &AppId,
@@ -590,6 +565,32 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
+        self.update_user_fields(user_id, &[("password_hash", hash)])
+            .await
+    }
+
+    async fn set_profile(
+        &self,
+        user_id: &UserId,
+        nickname: Option<&str>,
+        avatar_url: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut fields = Vec::new();
+        if let Some(v) = nickname {
+            fields.push(("nickname", v));
+        }
+        if let Some(v) = avatar_url {
+            fields.push(("avatar_url", v));
+        }
+        if fields.is_empty() {
+            return Ok(());
+        }
+        self.update_user_fields(user_id, &fields).await
+    }
+}
+
+impl Sessions for DynamoStore {
     async fn start_session(
         &self,
         key: Option<&SessionKeyRecord>,
@@ -693,6 +694,36 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::family(family_id)))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        condition_may_fail(result).map(|_| ())
+    }
+
+    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::user(user_id)))
+            .update_expression("SET sessions_valid_after = :now")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after) OR sessions_valid_after < :now)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        condition_may_fail(result).map(|_| ())
+    }
+}
+
+impl PhoneOwnership for DynamoStore {
     async fn phone_owner(&self, phone: &PhoneNumber) -> StoreResult<Option<UserId>> {
         let Some(item) = self.get(keys::phone_owner(phone)).await? else {
             return Ok(None);
@@ -750,6 +781,33 @@ impl Store for DynamoStore {
                 Ok(BindOutcome::PhoneTaken)
             }
             Err(_) => Ok(BindOutcome::UserChanged),
+        }
+    }
+}
+
+impl CodeClaims for DynamoStore {
+    async fn claim_login_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<CodeClaim> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(keys::login_code(appid, digest)))
+            .item("kind", s("login_code"))
+            .item("expires_at", n(expires_at))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CodeClaim::Fresh),
+            Err(e) if is_conditional_failure(&e) => Ok(CodeClaim::Replayed),
+            Err(e) => Err(unavailable(e)),
         }
     }
 
@@ -823,7 +881,9 @@ impl Store for DynamoStore {
             .map_err(unavailable)?;
         Ok(())
     }
+}
 
+impl Counters for DynamoStore {
     async fn hit_counter(
         &self,
         name: &str,
@@ -877,7 +937,9 @@ impl Store for DynamoStore {
             .map(|h| u32::try_from(h).unwrap_or(u32::MAX))
             .unwrap_or(0))
     }
+}
 
+impl SmsCodes for DynamoStore {
     async fn put_sms_code(
         &self,
         phone: &PhoneNumber,
@@ -939,58 +1001,6 @@ impl Store for DynamoStore {
             .send()
             .await;
         condition_may_fail(result)
-    }
-
-    async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
-        self.update_user_fields(user_id, &[("password_hash", hash)])
-            .await
-    }
-
-    async fn set_profile(
-        &self,
-        user_id: &UserId,
-        nickname: Option<&str>,
-        avatar_url: Option<&str>,
-    ) -> StoreResult<()> {
-        let mut fields = Vec::new();
-        if let Some(v) = nickname {
-            fields.push(("nickname", v));
-        }
-        if let Some(v) = avatar_url {
-            fields.push(("avatar_url", v));
-        }
-        if fields.is_empty() {
-            return Ok(());
-        }
-        self.update_user_fields(user_id, &fields).await
-    }
-
-    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::user(user_id)))
-            .update_expression("SET sessions_valid_after = :now")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after) OR sessions_valid_after < :now)")
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        condition_may_fail(result).map(|_| ())
-    }
-
-    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(keys::family(family_id)))
-            .update_expression("SET revoked = :true")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .send()
-            .await;
-        condition_may_fail(result).map(|_| ())
     }
 }
 

@@ -3,7 +3,7 @@
 //! forgets everything on restart and is not shared between processes.
 
 use super::*;
-use crate::domain::PhoneNumber;
+use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -49,25 +49,7 @@ impl InMemoryStore {
     }
 }
 
-impl Store for InMemoryStore {
-    async fn claim_login_code(
-        &self,
-        appid: &AppId,
-        digest: &str,
-        now: u64,
-        expires_at: u64,
-    ) -> StoreResult<CodeClaim> {
-        let mut t = self.lock()?;
-        let key = (appid.clone(), digest.to_owned());
-        match t.codes.get(&key) {
-            Some(exp) if *exp > now => Ok(CodeClaim::Replayed),
-            _ => {
-                t.codes.insert(key, expires_at);
-                Ok(CodeClaim::Fresh)
-            }
-        }
-    }
-
+impl Identities for InMemoryStore {
     async fn touch_openid_link(
         &self,
         appid: &AppId,
@@ -181,6 +163,32 @@ impl Store for InMemoryStore {
         Ok(LinkOutcome::Linked)
     }
 
+    async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
+        if let Some(u) = self.lock()?.users.get_mut(user_id) {
+            u.password_hash = Some(hash.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn set_profile(
+        &self,
+        user_id: &UserId,
+        nickname: Option<&str>,
+        avatar_url: Option<&str>,
+    ) -> StoreResult<()> {
+        if let Some(u) = self.lock()?.users.get_mut(user_id) {
+            if let Some(n) = nickname {
+                u.nickname = Some(n.to_owned());
+            }
+            if let Some(a) = avatar_url {
+                u.avatar_url = Some(a.to_owned());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sessions for InMemoryStore {
     async fn start_session(
         &self,
         key: Option<&SessionKeyRecord>,
@@ -250,6 +258,22 @@ impl Store for InMemoryStore {
         }
     }
 
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+        if let Some(f) = self.lock()?.families.get_mut(family_id) {
+            f.revoked = true;
+        }
+        Ok(())
+    }
+
+    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
+        if let Some(u) = self.lock()?.users.get_mut(user_id) {
+            u.sessions_valid_after = u.sessions_valid_after.max(now);
+        }
+        Ok(())
+    }
+}
+
+impl PhoneOwnership for InMemoryStore {
     async fn phone_owner(&self, phone: &PhoneNumber) -> StoreResult<Option<UserId>> {
         Ok(self.lock()?.phones.get(phone).cloned())
     }
@@ -281,6 +305,26 @@ impl Store for InMemoryStore {
             }
         }
         Ok(BindOutcome::Bound)
+    }
+}
+
+impl CodeClaims for InMemoryStore {
+    async fn claim_login_code(
+        &self,
+        appid: &AppId,
+        digest: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<CodeClaim> {
+        let mut t = self.lock()?;
+        let key = (appid.clone(), digest.to_owned());
+        match t.codes.get(&key) {
+            Some(exp) if *exp > now => Ok(CodeClaim::Replayed),
+            _ => {
+                t.codes.insert(key, expires_at);
+                Ok(CodeClaim::Fresh)
+            }
+        }
     }
 
     async fn claim_phone_code(
@@ -329,7 +373,9 @@ impl Store for InMemoryStore {
             .remove(&(appid.clone(), digest.to_owned()));
         Ok(())
     }
+}
 
+impl Counters for InMemoryStore {
     async fn hit_counter(
         &self,
         name: &str,
@@ -362,7 +408,9 @@ impl Store for InMemoryStore {
             .map(|c| c.0)
             .unwrap_or(0))
     }
+}
 
+impl SmsCodes for InMemoryStore {
     async fn put_sms_code(
         &self,
         phone: &PhoneNumber,
@@ -398,44 +446,6 @@ impl Store for InMemoryStore {
             return Ok(true);
         }
         Ok(false)
-    }
-
-    async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
-        if let Some(u) = self.lock()?.users.get_mut(user_id) {
-            u.password_hash = Some(hash.to_owned());
-        }
-        Ok(())
-    }
-
-    async fn set_profile(
-        &self,
-        user_id: &UserId,
-        nickname: Option<&str>,
-        avatar_url: Option<&str>,
-    ) -> StoreResult<()> {
-        if let Some(u) = self.lock()?.users.get_mut(user_id) {
-            if let Some(n) = nickname {
-                u.nickname = Some(n.to_owned());
-            }
-            if let Some(a) = avatar_url {
-                u.avatar_url = Some(a.to_owned());
-            }
-        }
-        Ok(())
-    }
-
-    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
-        if let Some(u) = self.lock()?.users.get_mut(user_id) {
-            u.sessions_valid_after = u.sessions_valid_after.max(now);
-        }
-        Ok(())
-    }
-
-    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
-        if let Some(f) = self.lock()?.families.get_mut(family_id) {
-            f.revoked = true;
-        }
-        Ok(())
     }
 }
 
