@@ -1,6 +1,7 @@
 //! Domain values parsed once at the edge ("parse, don't validate"): app ids, openids, login
 //! codes, user ids and phone numbers. Nothing here does I/O.
 
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -36,9 +37,9 @@ impl fmt::Display for AppId {
 }
 
 /// The one-time code from `wx.login()`. Checked before any WeChat call so that junk never
-/// spends the user's WeChat quota. Its Debug form hides the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct LoginCode(String);
+/// spends the user's WeChat quota. Held as a `SecretString`: its Debug form hides the value.
+#[derive(Clone)]
+pub struct LoginCode(SecretString);
 
 impl LoginCode {
     pub const MAX_LEN: usize = 128;
@@ -52,12 +53,21 @@ impl LoginCode {
         if !raw.chars().all(is_token_char) {
             return Err(InvalidValue("code has characters WeChat never uses"));
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self(SecretString::from(raw)))
     }
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
+
+/// In constant time, like every comparison of a secret.
+impl PartialEq for LoginCode {
+    fn eq(&self, other: &Self) -> bool {
+        crate::crypto::constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for LoginCode {}
 
 impl fmt::Debug for LoginCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -214,6 +224,10 @@ mod tests {
     fn login_code_debug_hides_the_value() {
         let code = LoginCode::parse("secretcode").unwrap();
         assert!(!format!("{code:?}").contains("secretcode"));
+        assert_eq!(format!("{code:?}"), "LoginCode(..)");
+        assert_eq!(code.expose(), "secretcode");
+        assert_eq!(code, LoginCode::parse("secretcode").unwrap());
+        assert_ne!(code, LoginCode::parse("secretcod").unwrap());
     }
 
     #[test]

@@ -3,22 +3,34 @@
 
 use crate::domain::AppId;
 use crate::error::AppError;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// An app secret. Its Debug form hides it; `expose` is called only to build the WeChat request.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AppSecret(String);
+/// An app secret, held as a `SecretString` (wiped on drop). Its Debug form hides it; `expose`
+/// is called only to build the WeChat request.
+#[derive(Clone)]
+pub struct AppSecret(SecretString);
 
 impl AppSecret {
     pub fn new(value: &str) -> Self {
-        Self(value.to_owned())
+        Self(SecretString::from(value))
     }
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
+
+/// In constant time: telling a rotated secret from the held one (`flows::app_secret`) leaks
+/// nothing about either through timing.
+impl PartialEq for AppSecret {
+    fn eq(&self, other: &Self) -> bool {
+        crate::crypto::constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for AppSecret {}
 
 impl fmt::Debug for AppSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -34,7 +46,7 @@ pub struct WeChatApps {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    apps: BTreeMap<String, String>,
+    apps: BTreeMap<String, SecretString>,
 }
 
 impl WeChatApps {
@@ -47,7 +59,8 @@ impl WeChatApps {
         let mut apps = BTreeMap::new();
         for (appid, secret) in raw.apps {
             let appid = AppId::parse(&appid).map_err(|_| format!("{appid:?} is not an app id"))?;
-            if secret.trim().is_empty() || secret.len() > 256 {
+            let text = secret.expose_secret();
+            if text.trim().is_empty() || text.len() > 256 {
                 return Err(format!("the secret of {appid} is empty or too long"));
             }
             apps.insert(appid, AppSecret(secret));
@@ -110,6 +123,18 @@ mod tests {
             Err(AppError::InvalidRequest(_))
         ));
         assert_eq!(apps.select(Some("wx2")).unwrap().1.expose(), "s2");
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        assert_eq!(AppSecret::new("s1"), AppSecret::new("s1"));
+        assert_ne!(AppSecret::new("s1"), AppSecret::new("s2"));
+        assert_ne!(AppSecret::new("s1"), AppSecret::new("s10"));
+        assert_eq!(format!("{:?}", AppSecret::new("s1")), "AppSecret(..)");
+        let one = WeChatApps::parse(r#"{"apps":{"wx1":"s1"}}"#).unwrap();
+        let rotated = WeChatApps::parse(r#"{"apps":{"wx1":"s2"}}"#).unwrap();
+        assert_eq!(one, WeChatApps::parse(r#"{"apps":{"wx1":"s1"}}"#).unwrap());
+        assert_ne!(one, rotated);
     }
 
     #[test]

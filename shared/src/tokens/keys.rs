@@ -7,6 +7,8 @@
 use crate::crypto::{b64url, b64url_decode, sha256};
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use jsonwebtoken::{DecodingKey, EncodingKey};
+use secrecy::zeroize::Zeroizing;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// Why key material is unusable. Never contains the material.
@@ -24,9 +26,9 @@ const PKCS8_ED25519_PREFIX: [u8; 16] = [
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeySecret {
-    current: String,
+    current: SecretString,
     #[serde(default)]
-    previous: Option<String>,
+    previous: Option<SecretString>,
 }
 
 /// A public key that verifies our tokens: what the JWKS publishes and the authorizer loads.
@@ -55,9 +57,14 @@ impl Keyring {
     pub fn from_secret_json(text: &str) -> Result<Self, KeyMaterialError> {
         let secret: KeySecret = serde_json::from_str(text)
             .map_err(|_| KeyMaterialError("not {\"current\": ...} JSON"))?;
-        let current = signing_key_from_seed(&secret.current)?;
+        let current = signing_key_from_seed(secret.current.expose_secret())?;
         let mut keys = vec![current.public.clone()];
-        if let Some(prev) = secret.previous.as_deref().filter(|p| !p.is_empty()) {
+        if let Some(prev) = secret
+            .previous
+            .as_ref()
+            .map(|p| p.expose_secret())
+            .filter(|p| !p.is_empty())
+        {
             let previous = signing_key_from_seed(prev)?;
             if previous.kid != current.kid {
                 keys.push(previous.public);
@@ -88,14 +95,17 @@ fn signing_key_from_seed(seed_text: &str) -> Result<SigningKey, KeyMaterialError
     if seed_text.len() < MIN_SEED_LEN {
         return Err(KeyMaterialError("a seed is shorter than 32 characters"));
     }
-    let mut input = SEED_DOMAIN.to_vec();
+    // Every copy of the seed and of the key made from it is wiped when dropped.
+    let mut input = Zeroizing::new(Vec::with_capacity(SEED_DOMAIN.len() + seed_text.len()));
+    input.extend_from_slice(SEED_DOMAIN);
     input.extend_from_slice(seed_text.as_bytes());
-    let seed = sha256(&input);
-    let pair = Ed25519KeyPair::from_seed_unchecked(&seed)
+    let seed = Zeroizing::new(sha256(&input));
+    let pair = Ed25519KeyPair::from_seed_unchecked(seed.as_slice())
         .map_err(|_| KeyMaterialError("seed did not make an Ed25519 key"))?;
     let public_bytes = pair.public_key().as_ref().to_vec();
-    let mut der = PKCS8_ED25519_PREFIX.to_vec();
-    der.extend_from_slice(&seed);
+    let mut der = Zeroizing::new(Vec::with_capacity(PKCS8_ED25519_PREFIX.len() + seed.len()));
+    der.extend_from_slice(&PKCS8_ED25519_PREFIX);
+    der.extend_from_slice(seed.as_slice());
     let public = PublicKey {
         kid: kid_for(&public_bytes),
         x: b64url(&public_bytes),
@@ -172,6 +182,33 @@ mod tests {
         assert_eq!(a1.current.kid, a2.current.kid);
         assert_eq!(a1.current.public, a2.current.public);
         assert_eq!(a1.current.kid.len(), 16);
+    }
+
+    /// Pinned from the keys as they were made before the key encoding came from aws-lc-rs:
+    /// a deployed seed keeps its kid, its published key and the tokens it signs.
+    #[test]
+    fn a_known_seed_keeps_its_kid_public_key_and_signatures() {
+        let ring = Keyring::from_secret_json(&format!(r#"{{"current":"{SEED_A}"}}"#)).unwrap();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(ring.current.kid.clone());
+        let claims = serde_json::json!({"sub": "u_pinned", "exp": 4102444800u64});
+        let token = jsonwebtoken::encode(&header, &claims, &ring.current.encoding).unwrap();
+        assert_eq!(ring.current.kid, "nFJsM7WbB6I9LJOq");
+        assert_eq!(
+            ring.current.public.x,
+            "GSLVsmJ445m3X4DaKeKkPo_r1I87HyWP79aJ0LX8AIk"
+        );
+        assert_eq!(
+            token,
+            "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSIsImtpZCI6Im5GSnNNN1diQjZJOUxKT3EifQ\
+             .eyJleHAiOjQxMDI0NDQ4MDAsInN1YiI6InVfcGlubmVkIn0\
+             .dqZciCVdecAsuiqSVm-v3ujb9MuZikNDBgMyxVkKAAc9N7bYMLitNOrwutq1i4V0xvKydWRK5rCKjTZ32PyjAA"
+        );
+        let key = ring.public.find(&ring.current.kid).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+        validation.required_spec_claims.clear();
+        let decoded = jsonwebtoken::decode::<serde_json::Value>(&token, key, &validation).unwrap();
+        assert_eq!(decoded.claims, claims);
     }
 
     #[test]
