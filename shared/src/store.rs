@@ -5,6 +5,7 @@
 //! implementations: `dynamo` (production, tested against moto) and `memory` (unit tests and
 //! the local server). Every read treats `expires_at <= now` as absent.
 
+pub mod attrs;
 mod code_claims;
 #[cfg(any(test, feature = "fake"))]
 pub mod conformance;
@@ -17,9 +18,12 @@ pub mod key_reader;
 pub mod keys;
 pub mod memory;
 mod phone_ownership;
+#[cfg(any(feature = "dynamodb", feature = "key-reader"))]
+mod published_keys_item;
 pub mod records;
 mod sessions;
 mod sms_codes;
+mod window;
 
 pub use crate::tokens::{KeyDirectory, PublishedKeySource};
 pub use code_claims::CodeClaims;

@@ -5,8 +5,9 @@
 //! `AWS_ENDPOINT_URL`). Signing is the SDK's own `aws-sigv4`. One attempt per read, 2 s timeout;
 //! callers decide when to read again.
 
+use super::attrs::PK;
 use super::keys::SIGNING_KEYS;
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, published_keys_item};
 use crate::tokens::{PublishedKeySource, PublishedKeys};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -62,7 +63,7 @@ impl SignedKeyReader {
     }
 
     async fn get_item(&self) -> StoreResult<Value> {
-        let body = json!({"TableName": self.table, "Key": {"pk": {"S": SIGNING_KEYS}}, "ConsistentRead": true}).to_string();
+        let body = json!({"TableName": self.table, "Key": {PK: {"S": SIGNING_KEYS}}, "ConsistentRead": true}).to_string();
         let url = format!("{}/", self.endpoint);
         let unsigned = [
             ("content-type", "application/x-amz-json-1.0"),
@@ -114,6 +115,7 @@ impl SignedKeyReader {
     }
 }
 
+/// A string attribute of an item in DynamoDB's JSON (`{"name": {"S": "value"}}`).
 fn string_attr<'a>(item: &'a Value, name: &str) -> Option<&'a str> {
     item.get(name)?.get("S")?.as_str()
 }
@@ -124,17 +126,7 @@ impl PublishedKeySource for SignedKeyReader {
         let Some(item) = answer.get("Item") else {
             return Ok(None);
         };
-        let corrupt = |what: &str| StoreError::Corrupt(format!("signing keys item: {what}"));
-        let keys = string_attr(item, "keys")
-            .and_then(|j| serde_json::from_str(j).ok())
-            .ok_or_else(|| corrupt("keys"))?;
-        Ok(Some(PublishedKeys {
-            current_kid: string_attr(item, "current_kid")
-                .ok_or_else(|| corrupt("current_kid"))?
-                .to_owned(),
-            previous_kid: string_attr(item, "previous_kid").map(str::to_owned),
-            keys,
-        }))
+        published_keys_item::decode(|name| string_attr(item, name)).map(Some)
     }
 }
 
@@ -196,6 +188,39 @@ mod tests {
             body,
             json!({"TableName": "wxlogin-table", "Key": {"pk": {"S": "SIGNING_KEYS"}}, "ConsistentRead": true})
         );
+    }
+
+    #[tokio::test]
+    async fn a_stored_item_decodes_to_the_published_set() {
+        let secret = crate::tokens::Keyring::generate_secret_json(Some(&"a".repeat(40)));
+        let ring = crate::tokens::Keyring::from_secret_json(&secret).unwrap();
+        let published = PublishedKeys::of(&ring);
+        let answer = json!({"Item": {
+            "pk": {"S": "SIGNING_KEYS"},
+            "kind": {"S": "signing_keys"},
+            "current_kid": {"S": published.current_kid},
+            "previous_kid": {"S": published.previous_kid.clone().unwrap()},
+            "keys": {"S": serde_json::to_string(&published.keys).unwrap()},
+        }})
+        .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = serve(
+            listener,
+            Arc::new(move |_req: HttpRequest| {
+                let body = answer.clone();
+                Box::pin(async move {
+                    HttpResponse {
+                        status: 200,
+                        headers: vec![],
+                        body,
+                    }
+                })
+            }),
+        )
+        .unwrap();
+        let creds = Credentials::new("AKID", "secret", None, None, "test");
+        let reader = SignedKeyReader::new(&server.url(), "us-east-1", "t", creds).unwrap();
+        assert_eq!(reader.load_keys().await.unwrap(), Some(published));
     }
 
     #[tokio::test]

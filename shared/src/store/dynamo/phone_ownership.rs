@@ -1,0 +1,54 @@
+//! `PhoneOwnership` on DynamoDB: the ownership item per phone number is the uniqueness guard;
+//! a bind is one transaction over it, the user item and every openid link of the user.
+
+use super::DynamoStore;
+use super::item::{n, phone_owner_item, s, user_id_of};
+use super::write::{condition_failed_at, update};
+use crate::domain::{PhoneNumber, UserId};
+use crate::store::attrs::{PHONE, PK, USER_ID, VERSION};
+use crate::store::{BindOutcome, PhoneOwnership, StoreResult, User, keys};
+use std::collections::HashMap;
+
+impl PhoneOwnership for DynamoStore {
+    async fn phone_owner(&self, phone: &PhoneNumber) -> StoreResult<Option<UserId>> {
+        let Some(item) = self.get(keys::phone_owner(phone)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(user_id_of(&item, "phone owner")?))
+    }
+
+    async fn bind_phone(&self, user: &User, phone: &PhoneNumber) -> StoreResult<BindOutcome> {
+        let mut owner_put = self.put(
+            phone_owner_item(phone, &user.id),
+            Some(&format!("attribute_not_exists({PK}) OR {USER_ID} = :uid")),
+        )?;
+        if let Some(put) = owner_put.put.as_mut() {
+            put.expression_attribute_values =
+                Some(HashMap::from([(":uid".to_owned(), s(user.id.as_str()))]));
+        }
+        let user_update = self
+            .update(keys::user(&user.id))
+            .update_expression(format!("SET {PHONE} = :phone, {VERSION} = :next"))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND attribute_not_exists({PHONE}) AND {VERSION} = :version"
+            ))
+            .expression_attribute_values(":phone", s(phone.e164()))
+            .expression_attribute_values(":version", n(user.version))
+            .expression_attribute_values(":next", n(user.version + 1));
+        let mut items = vec![owner_put, update(user_update)?];
+        for (appid, openid) in &user.openids {
+            let link_update = self
+                .update(keys::openid_link(appid, openid))
+                .update_expression(format!("SET {PHONE} = :phone"))
+                .condition_expression(format!("attribute_exists({PK}) AND {USER_ID} = :uid"))
+                .expression_attribute_values(":phone", s(phone.e164()))
+                .expression_attribute_values(":uid", s(user.id.as_str()));
+            items.push(update(link_update)?);
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(BindOutcome::Bound),
+            Err(reasons) if condition_failed_at(&reasons, 0) => Ok(BindOutcome::PhoneTaken),
+            Err(_) => Ok(BindOutcome::UserChanged),
+        }
+    }
+}
