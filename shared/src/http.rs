@@ -2,6 +2,7 @@
 //! event by `lambda`, or from a socket by the local server), JSON body parsing with a size
 //! cap, the error table of DESIGN §6, and one handler per function.
 
+pub mod answers;
 pub mod body;
 pub mod error_table;
 pub mod routes;

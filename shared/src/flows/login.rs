@@ -13,7 +13,6 @@ use crate::error::{AppError, AppResult};
 use crate::secrets::SecretSource;
 use crate::store::{CodeClaim, CreateUserOutcome, LinkOutcome, SessionKeyRecord, Store, User};
 use crate::wechat::{WeChatApi, WxSession};
-use serde::Serialize;
 
 /// How long a claimed code is remembered: its 5-minute life plus clock-skew margin.
 pub const CODE_CLAIM_TTL_SECS: u64 = 600;
@@ -26,16 +25,15 @@ pub struct LoginRequest {
     pub appid: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum LoginOutcome {
     Session(SessionTokens),
     PhoneRequired(PhoneRequired),
 }
 
-#[derive(Debug, Serialize)]
+/// SIGNUP_MODE=phone and nobody owns this openid: a bind token to prove a phone with.
+#[derive(Debug)]
 pub struct PhoneRequired {
-    pub status: &'static str,
     pub bind_token: String,
     pub expires_in: u64,
 }
@@ -205,7 +203,6 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
                 .bind_token(&keys, appid, &session.openid, session.unionid.as_ref(), now)?;
         self.store.put_session_key(&record).await?;
         Ok(LoginOutcome::PhoneRequired(PhoneRequired {
-            status: "phone_required",
             bind_token,
             expires_in: self.issuer.settings.bind_ttl_secs,
         }))

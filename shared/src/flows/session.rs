@@ -9,7 +9,6 @@ use crate::gate::AccessGate;
 use crate::principal::SessionPrincipal;
 use crate::store::Store;
 use crate::tokens::refresh;
-use serde::Serialize;
 
 pub struct SessionService<S> {
     pub store: S,
@@ -17,17 +16,15 @@ pub struct SessionService<S> {
     pub clock: SharedClock,
 }
 
-/// What `GET /auth/me` returns.
-#[derive(Debug, Serialize)]
+/// The caller's account as `GET /auth/me` shows it (shape: `http::answers::profile`).
+#[derive(Debug)]
 pub struct Profile {
     pub id: String,
     pub appid: String,
     pub phone_bound: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Masked.
     pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     pub created_at: String,
 }

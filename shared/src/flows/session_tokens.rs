@@ -8,17 +8,16 @@ use crate::secrets::SecretSource;
 use crate::store::{Family, SessionKeyRecord, Store};
 use crate::tokens::issuer::AccessSubject;
 use crate::tokens::refresh;
-use serde::Serialize;
 
 /// WeChat's session_key is kept this long (legacy decryption needs it shortly after login;
 /// `checksession` tells when WeChat rotated it earlier).
 pub const SESSION_KEY_TTL_SECS: u64 = 3 * 24 * 3600;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserView {
     pub id: String,
     pub phone_bound: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Masked (`138****8000`).
     pub phone: Option<String>,
     pub created: bool,
 }
@@ -34,11 +33,10 @@ impl UserView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A freshly issued pair (the answer's shape is `http::answers::tokens`).
+#[derive(Debug, Clone)]
 pub struct SessionTokens {
-    pub status: &'static str,
     pub access_token: String,
-    pub token_type: &'static str,
     pub expires_in: u64,
     pub refresh_token: String,
     pub refresh_expires_in: u64,
@@ -55,9 +53,7 @@ impl SessionTokens {
         user: UserView,
     ) -> Self {
         Self {
-            status: "ok",
             access_token,
-            token_type: "Bearer",
             expires_in: settings.access_ttl_secs,
             refresh_token,
             refresh_expires_in,

@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::flows::Backend;
 use crate::flows::password::LoginVia;
 use crate::flows::sms::parse_phone;
+use crate::http::answers;
 use crate::http::body::parse_json;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::principal::Principal;
@@ -92,7 +93,7 @@ pub async fn handle<S: Store, W, X: SecretSource>(
                         request.source_ip.as_deref(),
                     )
                     .await?;
-                Ok(HttpResponse::json(200, &tokens))
+                Ok(answers::tokens(&tokens))
             })
             .await
         }
@@ -116,7 +117,7 @@ pub async fn handle<S: Store, W, X: SecretSource>(
                         request.source_ip.as_deref(),
                     )
                     .await?;
-                Ok(HttpResponse::json(200, &tokens))
+                Ok(answers::tokens(&tokens))
             })
             .await
         }

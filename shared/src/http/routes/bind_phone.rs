@@ -6,6 +6,7 @@ use super::{not_found, respond};
 use crate::error::AppError;
 use crate::flows::Backend;
 use crate::flows::bind_phone::PhoneProof;
+use crate::http::answers;
 use crate::http::body::parse_json;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::principal::{self, Principal};
@@ -84,7 +85,7 @@ pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
         let who = caller(backend, token).await?;
         let body: PhoneBody = parse_json(&request.body)?;
         let tokens = backend.bind_phone(&who, proof(body)?).await?;
-        Ok(HttpResponse::json(200, &tokens))
+        Ok(answers::tokens(&tokens))
     })
     .await
 }

@@ -3,7 +3,8 @@
 use super::{not_found, respond};
 use crate::domain::LoginCode;
 use crate::error::AppError;
-use crate::flows::{Backend, LoginOutcome, LoginRequest};
+use crate::flows::{Backend, LoginRequest};
+use crate::http::answers;
 use crate::http::body::parse_json;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::secrets::SecretSource;
@@ -46,10 +47,7 @@ pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
                         appid: body.appid,
                     })
                     .await?;
-                Ok(match outcome {
-                    LoginOutcome::Session(tokens) => HttpResponse::json(200, &tokens),
-                    LoginOutcome::PhoneRequired(p) => HttpResponse::json(200, &p),
-                })
+                Ok(answers::login(&outcome))
             })
             .await
         }
@@ -59,8 +57,7 @@ pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
                 if body.refresh_token.len() > 256 {
                     return Err(AppError::InvalidRequest("refresh_token is too long"));
                 }
-                Ok(HttpResponse::json(
-                    200,
+                Ok(answers::tokens(
                     &backend.refresh(&body.refresh_token).await?,
                 ))
             })

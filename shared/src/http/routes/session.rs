@@ -5,6 +5,7 @@ use crate::error::AppError;
 use crate::flows::SessionService;
 use crate::flows::profile::UserInfoData;
 use crate::flows::session::LogoutProof;
+use crate::http::answers;
 use crate::http::body::{parse_json, parse_optional_json};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::store::Store;
@@ -77,7 +78,7 @@ pub async fn handle<S: Store + Clone>(
         ("GET", "/auth/me") => {
             respond(request, "GET /auth/me", async {
                 let caller = service.authenticate(request.bearer()).await?;
-                Ok(HttpResponse::json(200, &service.profile(&caller).await?))
+                Ok(answers::profile(&service.profile(&caller).await?))
             })
             .await
         }
@@ -93,7 +94,7 @@ pub async fn handle<S: Store + Clone>(
                         body.avatar_url.as_deref(),
                     )
                     .await?;
-                Ok(HttpResponse::json(200, &service.profile(&caller).await?))
+                Ok(answers::profile(&service.profile(&caller).await?))
             })
             .await
         }
@@ -108,7 +109,7 @@ pub async fn handle<S: Store + Clone>(
                     iv: &body.iv,
                 };
                 service.apply_user_info(&caller, data).await?;
-                Ok(HttpResponse::json(200, &service.profile(&caller).await?))
+                Ok(answers::profile(&service.profile(&caller).await?))
             })
             .await
         }

@@ -1,0 +1,111 @@
+//! The JSON shapes of successful answers (DESIGN §2). Flows return plain results; routes put
+//! them in these shapes, so a reader finds every field a client sees here. Error bodies are
+//! the error table's (`error_table`).
+
+use super::HttpResponse;
+use crate::flows::login::PhoneRequired;
+use crate::flows::session::Profile;
+use crate::flows::{LoginOutcome, SessionTokens, UserView};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Tokens<'a> {
+    status: &'static str,
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: &'a str,
+    refresh_expires_in: u64,
+    user: User<'a>,
+}
+
+#[derive(Serialize)]
+struct User<'a> {
+    id: &'a str,
+    phone_bound: bool,
+    /// Masked (`138****8000`): the full number never leaves the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<&'a str>,
+    created: bool,
+}
+
+#[derive(Serialize)]
+struct PhoneRequiredBody<'a> {
+    status: &'static str,
+    bind_token: &'a str,
+    expires_in: u64,
+}
+
+#[derive(Serialize)]
+struct ProfileBody<'a> {
+    id: &'a str,
+    appid: &'a str,
+    phone_bound: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nickname: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar_url: Option<&'a str>,
+    created_at: &'a str,
+}
+
+fn user(view: &UserView) -> User<'_> {
+    User {
+        id: &view.id,
+        phone_bound: view.phone_bound,
+        phone: view.phone.as_deref(),
+        created: view.created,
+    }
+}
+
+/// `{"status":"ok","access_token",…,"user":{…}}`: every login, refresh, bind and password answer.
+pub fn tokens(t: &SessionTokens) -> HttpResponse {
+    HttpResponse::json(
+        200,
+        &Tokens {
+            status: "ok",
+            access_token: &t.access_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            refresh_token: &t.refresh_token,
+            refresh_expires_in: t.refresh_expires_in,
+            user: user(&t.user),
+        },
+    )
+}
+
+/// `{"status":"phone_required","bind_token",…}` (SIGNUP_MODE=phone, unknown openid).
+pub fn phone_required(p: &PhoneRequired) -> HttpResponse {
+    HttpResponse::json(
+        200,
+        &PhoneRequiredBody {
+            status: "phone_required",
+            bind_token: &p.bind_token,
+            expires_in: p.expires_in,
+        },
+    )
+}
+
+pub fn login(outcome: &LoginOutcome) -> HttpResponse {
+    match outcome {
+        LoginOutcome::Session(t) => tokens(t),
+        LoginOutcome::PhoneRequired(p) => phone_required(p),
+    }
+}
+
+/// `GET /auth/me` and the profile updates.
+pub fn profile(p: &Profile) -> HttpResponse {
+    HttpResponse::json(
+        200,
+        &ProfileBody {
+            id: &p.id,
+            appid: &p.appid,
+            phone_bound: p.phone_bound,
+            phone: p.phone.as_deref(),
+            nickname: p.nickname.as_deref(),
+            avatar_url: p.avatar_url.as_deref(),
+            created_at: &p.created_at,
+        },
+    )
+}
