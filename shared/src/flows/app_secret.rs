@@ -6,11 +6,10 @@ use super::backend::Backend;
 use crate::domain::AppId;
 use crate::error::{AppError, AppResult};
 use crate::secrets::{AppSecret, SecretSource};
-use crate::store::Store;
 use crate::wechat::WeChatError;
 use std::future::Future;
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S, W, X: SecretSource> Backend<S, W, X> {
     /// Runs `call` with the app's secret, re-reading a rejected secret once.
     pub async fn with_app_secret<T, F, Fut>(&self, appid: &AppId, call: F) -> AppResult<T>
     where

@@ -4,7 +4,7 @@ use crate::clock::SharedClock;
 use crate::domain::SignupMode;
 use crate::error::AppResult;
 use crate::secrets::{CachedSecret, SecretSource, WeChatApps};
-use crate::store::Store;
+use crate::tokens::KeyDirectory;
 use crate::tokens::{Keyring, PublishedKeys, TokenIssuer, TokenVerifier};
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ pub fn parse_keyring(text: &str) -> Result<Keyring, String> {
     Keyring::from_secret_json(text).map_err(|e| e.to_string())
 }
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S: KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
     /// Builds the secret caches over one source; call `load_secrets` before serving.
     #[allow(clippy::too_many_arguments)]
     pub fn new(

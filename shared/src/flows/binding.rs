@@ -14,7 +14,8 @@ use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::secrets::SecretSource;
-use crate::store::{BindOutcome, CreateUserOutcome, LinkOutcome, Store, User};
+use crate::store::{BindOutcome, CreateUserOutcome, LinkOutcome, User};
+use crate::store::{Identities, PhoneOwnership};
 
 const MAX_ATTEMPTS: usize = 4;
 
@@ -26,7 +27,7 @@ pub struct Bound {
     pub created: bool,
 }
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S: Identities + PhoneOwnership, W, X: SecretSource> Backend<S, W, X> {
     pub async fn bind_verified_phone(
         &self,
         claimant: &Principal,

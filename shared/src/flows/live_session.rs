@@ -8,14 +8,15 @@ use super::backend::Backend;
 use crate::error::{AppError, AppResult};
 use crate::principal::SessionPrincipal;
 use crate::secrets::SecretSource;
-use crate::store::{Family, Store, User};
+use crate::store::{Family, User};
+use crate::store::{Identities, Sessions};
 
 /// The rule itself (`get_family` has already dropped expired families).
 pub fn family_is_live(family: &Family, user: &User) -> bool {
     !family.revoked && family.user_id == user.id && family.created_at > user.sessions_valid_after
 }
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S: Sessions + Identities, W, X: SecretSource> Backend<S, W, X> {
     /// The caller's user when the access token's session is still live; `UNAUTHORIZED` when
     /// it was logged out, revoked, cut off or has expired. Two reads, made at once.
     pub async fn live_caller(&self, caller: &SessionPrincipal) -> AppResult<User> {

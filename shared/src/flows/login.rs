@@ -11,7 +11,9 @@ use crate::crypto::sha256_hex;
 use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, SignupMode, UnionId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::secrets::SecretSource;
-use crate::store::{CodeClaim, CreateUserOutcome, LinkOutcome, SessionKeyRecord, Store, User};
+use crate::store::{CodeClaim, CreateUserOutcome, LinkOutcome, SessionKeyRecord, User};
+use crate::store::{CodeClaims, Identities, Sessions};
+use crate::tokens::KeyDirectory;
 use crate::wechat::{WeChatApi, WxSession};
 
 /// How long a claimed code is remembered: its 5-minute life plus clock-skew margin.
@@ -45,7 +47,9 @@ struct Resolved {
     created: bool,
 }
 
-impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
+impl<S: CodeClaims + Identities + Sessions + KeyDirectory, W: WeChatApi, X: SecretSource>
+    Backend<S, W, X>
+{
     pub async fn login(&self, request: LoginRequest) -> AppResult<LoginOutcome> {
         let apps = self.apps.get().await?;
         let (appid, _) = apps.select(request.appid.as_deref())?;

@@ -11,7 +11,9 @@ use crate::error::{AppError, AppResult};
 use crate::password;
 use crate::principal::{Principal, SessionPrincipal};
 use crate::secrets::SecretSource;
-use crate::store::{Store, User};
+use crate::store::User;
+use crate::store::{Counters, Identities, PhoneOwnership, Sessions};
+use crate::tokens::KeyDirectory;
 
 use super::password_guard::Attempt;
 pub use super::password_guard::{LOCK_WINDOW_SECS, MAX_FAILURES_PER_SOURCE as MAX_FAILURES};
@@ -38,7 +40,9 @@ pub enum LoginVia {
     Nothing(Option<String>),
 }
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S: Identities + PhoneOwnership + Sessions + Counters + KeyDirectory, W, X: SecretSource>
+    Backend<S, W, X>
+{
     pub async fn set_password(
         &self,
         caller: &SessionPrincipal,

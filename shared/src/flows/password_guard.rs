@@ -15,7 +15,7 @@
 
 use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
-use crate::store::{CounterHit, Store};
+use crate::store::{CounterHit, Counters};
 use std::net::IpAddr;
 
 pub const LOCK_WINDOW_SECS: u64 = 900;
@@ -54,7 +54,7 @@ impl Attempt {
     }
 
     /// Takes a slot in every scope; `RATE_LIMITED` when any scope holds too many failures.
-    pub async fn begin<S: Store>(&self, store: &S, now: u64) -> AppResult<()> {
+    pub async fn begin<S: Counters>(&self, store: &S, now: u64) -> AppResult<()> {
         for (scope, max_failures) in &self.scopes {
             let tried = match store
                 .hit_counter(&tries(scope), u32::MAX, LOCK_WINDOW_SECS, now)
@@ -77,7 +77,7 @@ impl Attempt {
     }
 
     /// The password was right: the attempt's slots are given back.
-    pub async fn succeeded<S: Store>(&self, store: &S, now: u64) -> AppResult<()> {
+    pub async fn succeeded<S: Counters>(&self, store: &S, now: u64) -> AppResult<()> {
         for (scope, _) in &self.scopes {
             store
                 .hit_counter(&successes(scope), u32::MAX, LOCK_WINDOW_SECS, now)

@@ -8,7 +8,7 @@ use crate::crypto::{constant_time_eq, sha1_hex};
 use crate::error::{AppError, AppResult};
 use crate::open_data::{self, OpenDataError};
 use crate::principal::SessionPrincipal;
-use crate::store::Store;
+use crate::store::{Identities, Sessions};
 use serde_json::Value;
 
 pub const MAX_NICKNAME_CHARS: usize = 32;
@@ -49,7 +49,7 @@ pub struct UserInfoData<'a> {
     pub iv: &'a str,
 }
 
-impl<S: Store + Clone> SessionService<S> {
+impl<S: Identities + Sessions + Clone> SessionService<S> {
     pub async fn update_profile(
         &self,
         caller: &SessionPrincipal,

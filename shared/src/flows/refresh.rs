@@ -8,11 +8,13 @@ use super::session_tokens::{SessionTokens, UserView, refresh_expiry};
 use crate::crypto::constant_time_eq;
 use crate::error::{AppError, AppResult};
 use crate::secrets::SecretSource;
-use crate::store::{RotateOutcome, Store};
+use crate::store::RotateOutcome;
+use crate::store::{Identities, Sessions};
+use crate::tokens::KeyDirectory;
 use crate::tokens::issuer::AccessSubject;
 use crate::tokens::refresh;
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S: Sessions + Identities + KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
     pub async fn refresh(&self, presented: &str) -> AppResult<SessionTokens> {
         let presented = refresh::parse(presented).ok_or(AppError::RefreshRevoked)?;
         let now = self.clock.now();

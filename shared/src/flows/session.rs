@@ -7,7 +7,8 @@ use crate::crypto::constant_time_eq;
 use crate::error::{AppError, AppResult};
 use crate::gate::AccessGate;
 use crate::principal::SessionPrincipal;
-use crate::store::Store;
+use crate::store::{Identities, Sessions};
+use crate::tokens::KeyDirectory;
 use crate::tokens::refresh;
 
 pub struct SessionService<S> {
@@ -35,7 +36,7 @@ pub enum LogoutProof<'a> {
     Refresh(&'a str),
 }
 
-impl<S: Store + Clone> SessionService<S> {
+impl<S: Identities + Sessions + KeyDirectory + Clone> SessionService<S> {
     pub async fn new(
         store: S,
         issuer: &str,

@@ -5,7 +5,9 @@ use super::backend::Backend;
 use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
 use crate::error::AppResult;
 use crate::secrets::SecretSource;
-use crate::store::{Family, SessionKeyRecord, Store};
+use crate::store::Sessions;
+use crate::store::{Family, SessionKeyRecord};
+use crate::tokens::KeyDirectory;
 use crate::tokens::issuer::AccessSubject;
 use crate::tokens::refresh;
 
@@ -82,7 +84,7 @@ pub struct SessionFor<'a> {
     pub after_cutoff: bool,
 }
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S: Sessions + KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
     /// A new refresh family + access token; stores WeChat's `session_key`, when this session
     /// comes with a new one, in the same transaction.
     pub async fn start_session(

@@ -10,7 +10,8 @@ use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
 use crate::secrets::SecretSource;
 use crate::sms::SmsSender;
-use crate::store::{CounterHit, Store};
+use crate::store::CounterHit;
+use crate::store::{Counters, SmsCodes};
 
 pub const CODE_TTL_SECS: u64 = 300;
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -50,7 +51,7 @@ fn salted(salt: &[u8], code: &str) -> String {
     b64url(&sha256(&input))
 }
 
-impl<S: Store, W, X: SecretSource> Backend<S, W, X> {
+impl<S: SmsCodes + Counters, W, X: SecretSource> Backend<S, W, X> {
     /// Sends a fresh code to `phone` unless a limit says no.
     pub async fn send_sms_code(
         &self,
