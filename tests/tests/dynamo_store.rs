@@ -1,6 +1,6 @@
-//! The DynamoDB store against a real moto: the shared `Store` conformance suite, item-level
-//! checks that a refused write leaves nothing half-written, and concurrent first logins
-//! across tokio tasks.
+//! The DynamoDB store against a real moto: the shared conformance suites of every store port
+//! (`run_all`), item-level checks that a refused write leaves nothing half-written, and
+//! concurrent first logins across tokio tasks.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,6 +11,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use wxlogin::domain::UserId;
+use wxlogin::store::conformance::fixtures::{create, stored_user, user};
 use wxlogin::store::conformance::{self, NOW, app, openid, phone, unionid};
 use wxlogin::store::dynamo::DynamoStore;
 use wxlogin::store::{
@@ -65,11 +66,8 @@ async fn a_stored_unionid_is_kept_on_the_item_and_expired_items_are_only_filtere
     let table = Table::new().await;
     let store = &table.store;
     let (appid, oid, u1, u2) = (app(), openid(), unionid(), unionid());
-    let user = User::new(UserId::new_random(), NOW);
-    assert_eq!(
-        store.create_user(&user, &appid, &oid, None).await.unwrap(),
-        CreateUserOutcome::Created
-    );
+    let user = user(None);
+    create(store, &user, &appid, &oid, None).await;
     let link_pk = keys::openid_link(&appid, &oid);
     assert_eq!(table.item(&link_pk).await.unwrap().get("unionid"), None);
 
@@ -117,10 +115,7 @@ async fn refused_writes_leave_nothing_half_written() {
     let (u, holder) = (unionid(), UserId::new_random());
     store.put_unionid_link_if_absent(&u, &holder).await.unwrap();
     let (appid, oid) = (app(), openid());
-    let loser = User {
-        phone: Some(phone()),
-        ..User::new(UserId::new_random(), NOW)
-    };
+    let loser = user(Some(phone()));
     assert_eq!(
         store
             .create_user(&loser, &appid, &oid, Some(&u))
@@ -147,12 +142,9 @@ async fn refused_writes_leave_nothing_half_written() {
     assert!(table.items("OPENID#").await.is_empty());
 
     // create_user whose openid is taken, bringing a fresh unionid: no user, no unionid link.
-    let owner = User::new(UserId::new_random(), NOW);
-    assert_eq!(
-        store.create_user(&owner, &appid, &oid, None).await.unwrap(),
-        CreateUserOutcome::Created
-    );
-    let (u2, second) = (unionid(), User::new(UserId::new_random(), NOW));
+    let owner = user(None);
+    create(store, &owner, &appid, &oid, None).await;
+    let (u2, second) = (unionid(), user(None));
     assert_eq!(
         store
             .create_user(&second, &appid, &oid, Some(&u2))
@@ -169,7 +161,7 @@ async fn refused_writes_leave_nothing_half_written() {
     let before = table.item(&keys::user(&owner.id)).await.unwrap();
     let forged = User {
         phone: Some(phone()),
-        ..store.get_user(&owner.id).await.unwrap().unwrap()
+        ..stored_user(store, &owner.id).await
     };
     let (app2, oid2) = (app(), openid());
     assert_eq!(
@@ -183,16 +175,10 @@ async fn refused_writes_leave_nothing_half_written() {
     assert_eq!(table.item(&keys::user(&owner.id)).await.unwrap(), before);
 
     // link_openid refused because the openid is taken: the user does not gain the app.
-    let other = User::new(UserId::new_random(), NOW);
-    assert_eq!(
-        store
-            .create_user(&other, &app2, &openid(), None)
-            .await
-            .unwrap(),
-        CreateUserOutcome::Created
-    );
-    let owner_read = store.get_user(&owner.id).await.unwrap().unwrap();
-    let other_oid = store.get_user(&other.id).await.unwrap().unwrap().openids[&app2].clone();
+    let other = user(None);
+    create(store, &other, &app2, &openid(), None).await;
+    let owner_read = stored_user(store, &owner.id).await;
+    let other_oid = stored_user(store, &other.id).await.openids[&app2].clone();
     assert_eq!(
         store
             .link_openid(&owner_read, &app2, &other_oid, None, NOW)
