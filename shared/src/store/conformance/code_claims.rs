@@ -2,7 +2,7 @@
 //! concurrent claims), replayed until it expires, and a phone code's answer is reused by its
 //! owner only.
 
-use super::fixtures::{NOW, app, join_all, openid, phone};
+use super::fixtures::{NOW, app, join_all_ok, openid, phone, winners};
 use crate::crypto::random_id;
 use crate::domain::OpenId;
 use crate::store::{CodeClaim, CodeClaims, PhoneCodeClaim};
@@ -53,17 +53,13 @@ pub async fn login_code_claims<S: CodeClaims>(store: &S) {
 pub async fn login_code_concurrent_claims<S: CodeClaims>(store: &S) {
     let appid = app();
     let digest = random_id(32);
-    let claims = join_all(
+    let claims = join_all_ok(
         (0..8)
             .map(|_| store.claim_login_code(&appid, &digest, NOW, NOW + 300))
             .collect(),
     )
     .await;
-    let fresh = claims
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|c| *c == CodeClaim::Fresh)
-        .count();
+    let fresh = claims.iter().filter(|c| **c == CodeClaim::Fresh).count();
     assert_eq!(fresh, 1, "exactly one concurrent claim is fresh");
 }
 
@@ -165,22 +161,14 @@ pub async fn phone_code_claims<S: CodeClaims>(store: &S) {
 pub async fn phone_code_concurrent_claims<S: CodeClaims>(store: &S) {
     let (appid, digest) = (app(), random_id(32));
     let openids: Vec<OpenId> = (0..8).map(|_| openid()).collect();
-    let claims: Vec<PhoneCodeClaim> = join_all(
+    let claims: Vec<PhoneCodeClaim> = join_all_ok(
         openids
             .iter()
             .map(|o| store.claim_phone_code(&appid, &digest, o, NOW, NOW + 300))
             .collect(),
     )
-    .await
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
-    let fresh: Vec<&OpenId> = openids
-        .iter()
-        .zip(&claims)
-        .filter(|(_, c)| **c == PhoneCodeClaim::Fresh)
-        .map(|(o, _)| o)
-        .collect();
+    .await;
+    let fresh = winners(&openids, &claims, &PhoneCodeClaim::Fresh);
     assert_eq!(
         fresh.len(),
         1,

@@ -5,8 +5,10 @@
 use crate::crypto::{random_bytes, random_id};
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::store::{
-    CreateUserOutcome, Family, Identities, LinkedUser, SessionKeyRecord, Sessions, User,
+    CreateUserOutcome, Family, Identities, LinkOutcome, LinkedUser, SessionKeyRecord, Sessions,
+    User,
 };
+use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -81,6 +83,20 @@ pub struct Account {
     pub openid: OpenId,
 }
 
+/// What `create_user` answers.
+pub async fn try_create<S: Identities>(
+    store: &S,
+    user: &User,
+    appid: &AppId,
+    openid: &OpenId,
+    unionid: Option<&UnionId>,
+) -> CreateUserOutcome {
+    store
+        .create_user(user, appid, openid, unionid)
+        .await
+        .unwrap()
+}
+
 /// Creates `user` with its first openid link, and checks that it was `Created`.
 pub async fn create<S: Identities>(
     store: &S,
@@ -90,12 +106,23 @@ pub async fn create<S: Identities>(
     unionid: Option<&UnionId>,
 ) {
     assert_eq!(
-        store
-            .create_user(user, appid, openid, unionid)
-            .await
-            .unwrap(),
+        try_create(store, user, appid, openid, unionid).await,
         CreateUserOutcome::Created
     );
+}
+
+/// What `link_openid` answers for a link without a unionid.
+pub async fn try_link<S: Identities>(
+    store: &S,
+    user: &User,
+    appid: &AppId,
+    openid: &OpenId,
+    now: u64,
+) -> LinkOutcome {
+    store
+        .link_openid(user, appid, openid, None, now)
+        .await
+        .unwrap()
 }
 
 /// A new user (with `phone`, when given) created with a fresh openid in a fresh app.
@@ -148,6 +175,29 @@ pub async fn link_of<S: Identities>(
 }
 
 // ---- concurrency -----------------------------------------------------------------------
+
+/// `join_all` of store calls, each of which must succeed.
+pub async fn join_all_ok<F, T, E>(futures: Vec<F>) -> Vec<T>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Debug,
+{
+    join_all(futures)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The `items` whose outcome (same position in `outcomes`) is `won`.
+pub fn winners<'a, T, O: PartialEq>(items: &'a [T], outcomes: &[O], won: &O) -> Vec<&'a T> {
+    items
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| *o == won)
+        .map(|(item, _)| item)
+        .collect()
+}
 
 /// Polls all futures concurrently on the current task (no spawning, so they may borrow).
 pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {

@@ -3,8 +3,8 @@
 //! version guards identity changes only (not its password or profile).
 
 use super::fixtures::{
-    NOW, account, app, create, join_all, link_of, openid, phone, stored_user, unionid, user,
-    user_of,
+    NOW, account, app, create, join_all_ok, link_of, openid, phone, stored_user, try_create,
+    try_link, unionid, user, user_of, winners,
 };
 use crate::domain::UserId;
 use crate::store::{CreateUserOutcome, Identities, LinkOutcome, LinkedUser, User};
@@ -107,20 +107,14 @@ pub async fn create_user<S: Identities>(store: &S) {
 
     let second = user(Some(phone()));
     assert_eq!(
-        store
-            .create_user(&second, &appid, &oid, None)
-            .await
-            .unwrap(),
+        try_create(store, &second, &appid, &oid, None).await,
         CreateUserOutcome::OpenIdTaken
     );
     assert_eq!(user_of(store, &second.id).await, None);
     // ...also when the loser brings a unionid: no unionid link is left behind either.
     let u = unionid();
     assert_eq!(
-        store
-            .create_user(&second, &appid, &oid, Some(&u))
-            .await
-            .unwrap(),
+        try_create(store, &second, &appid, &oid, Some(&u)).await,
         CreateUserOutcome::OpenIdTaken
     );
     assert_eq!(user_of(store, &second.id).await, None);
@@ -157,10 +151,7 @@ pub async fn create_user_unionid<S: Identities>(store: &S) {
     let (other_app, other_oid) = (app(), openid());
     let second = user(None);
     assert_eq!(
-        store
-            .create_user(&second, &other_app, &other_oid, Some(&u))
-            .await
-            .unwrap(),
+        try_create(store, &second, &other_app, &other_oid, Some(&u)).await,
         CreateUserOutcome::UnionIdTaken
     );
     assert_eq!(user_of(store, &second.id).await, None);
@@ -176,22 +167,14 @@ pub async fn create_user_unionid<S: Identities>(store: &S) {
 pub async fn create_user_concurrent<S: Identities>(store: &S) {
     let (appid, oid) = (app(), openid());
     let users: Vec<User> = (0..8).map(|_| user(None)).collect();
-    let outcomes: Vec<CreateUserOutcome> = join_all(
+    let outcomes: Vec<CreateUserOutcome> = join_all_ok(
         users
             .iter()
             .map(|u| store.create_user(u, &appid, &oid, None))
             .collect(),
     )
-    .await
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
-    let created: Vec<&User> = users
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| **o == CreateUserOutcome::Created)
-        .map(|(u, _)| u)
-        .collect();
+    .await;
+    let created = winners(&users, &outcomes, &CreateUserOutcome::Created);
     assert_eq!(created.len(), 1, "exactly one Created: {outcomes:?}");
     assert!(
         outcomes
@@ -269,10 +252,7 @@ pub async fn link_openid<S: Identities>(store: &S) {
     // The openid is someone's already (here: owner's own).
     let other_read = account(store, None).await.user;
     assert_eq!(
-        store
-            .link_openid(&other_read, &app2, &oid2, None, NOW + 12)
-            .await
-            .unwrap(),
+        try_link(store, &other_read, &app2, &oid2, NOW + 12).await,
         LinkOutcome::OpenIdTaken
     );
     assert!(
@@ -285,18 +265,12 @@ pub async fn link_openid<S: Identities>(store: &S) {
     // The user already has another openid for that app: with a fresh read...
     let oid3 = openid();
     assert_eq!(
-        store
-            .link_openid(&after, &app2, &oid3, None, NOW + 13)
-            .await
-            .unwrap(),
+        try_link(store, &after, &app2, &oid3, NOW + 13).await,
         LinkOutcome::UserHasOtherOpenId
     );
     // ...and with a stale one that predates the first link.
     assert_eq!(
-        store
-            .link_openid(read, &app2, &oid3, None, NOW + 14)
-            .await
-            .unwrap(),
+        try_link(store, read, &app2, &oid3, NOW + 14).await,
         LinkOutcome::UserHasOtherOpenId
     );
     assert_eq!(
@@ -313,10 +287,7 @@ pub async fn link_openid<S: Identities>(store: &S) {
     let ghost = user(None);
     let (app4, oid4) = (app(), openid());
     assert_eq!(
-        store
-            .link_openid(&ghost, &app4, &oid4, None, NOW + 16)
-            .await
-            .unwrap(),
+        try_link(store, &ghost, &app4, &oid4, NOW + 16).await,
         LinkOutcome::UserChanged
     );
     assert_eq!(user_of(store, &ghost.id).await, None);
@@ -333,10 +304,7 @@ pub async fn link_openid_phone_guard<S: Identities>(store: &S) {
     forged.phone = Some(phone());
     let (app2, oid2) = (app(), openid());
     assert_eq!(
-        store
-            .link_openid(&forged, &app2, &oid2, None, NOW)
-            .await
-            .unwrap(),
+        try_link(store, &forged, &app2, &oid2, NOW).await,
         LinkOutcome::UserChanged
     );
     assert_eq!(
@@ -362,19 +330,13 @@ pub async fn link_openid_phone_guard<S: Identities>(store: &S) {
             ..read.clone()
         };
         assert_eq!(
-            store
-                .link_openid(&stale, &app3, &oid3, None, NOW)
-                .await
-                .unwrap(),
+            try_link(store, &stale, &app3, &oid3, NOW).await,
             LinkOutcome::UserChanged
         );
         assert_eq!(link_of(store, &app3, &oid3, NOW).await, None);
     }
     assert_eq!(
-        store
-            .link_openid(&read, &app3, &oid3, None, NOW)
-            .await
-            .unwrap(),
+        try_link(store, &read, &app3, &oid3, NOW).await,
         LinkOutcome::Linked
     );
     assert_eq!(
@@ -401,10 +363,7 @@ pub async fn user_version<S: Identities>(store: &S) {
 
     let (app2, oid2) = (app(), openid());
     assert_eq!(
-        store
-            .link_openid(&read, &app2, &oid2, None, NOW + 1)
-            .await
-            .unwrap(),
+        try_link(store, &read, &app2, &oid2, NOW + 1).await,
         LinkOutcome::Linked
     );
     let linked = stored_user(store, &owner.id).await;
@@ -413,10 +372,7 @@ pub async fn user_version<S: Identities>(store: &S) {
     // `read` is stale now (version 1, stored 2): a third app is refused, nothing written.
     let (app3, oid3) = (app(), openid());
     assert_eq!(
-        store
-            .link_openid(&read, &app3, &oid3, None, NOW + 2)
-            .await
-            .unwrap(),
+        try_link(store, &read, &app3, &oid3, NOW + 2).await,
         LinkOutcome::UserChanged
     );
     assert_eq!(
@@ -432,10 +388,7 @@ pub async fn user_version<S: Identities>(store: &S) {
 
     // With the fresh read it links, and the version moves on again.
     assert_eq!(
-        store
-            .link_openid(&linked, &app3, &oid3, None, NOW + 4)
-            .await
-            .unwrap(),
+        try_link(store, &linked, &app3, &oid3, NOW + 4).await,
         LinkOutcome::Linked
     );
     assert_eq!(stored_user(store, &owner.id).await.version, 3);
@@ -484,6 +437,12 @@ pub async fn set_profile<S: Identities>(store: &S) {
     let owner_id = &read.id;
     assert_eq!((&read.nickname, &read.avatar_url), (&None, &None));
     let get = || stored_user(store, owner_id);
+    let set = |nickname, avatar_url| async move {
+        store
+            .set_profile(owner_id, nickname, avatar_url)
+            .await
+            .unwrap()
+    };
     let expect = |nickname: Option<&str>, avatar_url: Option<&str>| User {
         nickname: nickname.map(str::to_owned),
         avatar_url: avatar_url.map(str::to_owned),
@@ -495,32 +454,23 @@ pub async fn set_profile<S: Identities>(store: &S) {
         "https://example.com/b.png",
     );
 
-    store
-        .set_profile(owner_id, Some(nick1), None)
-        .await
-        .unwrap();
+    set(Some(nick1), None).await;
     assert_eq!(get().await, expect(Some(nick1), None), "nickname only");
-    store.set_profile(owner_id, None, Some(url1)).await.unwrap();
+    set(None, Some(url1)).await;
     assert_eq!(
         get().await,
         expect(Some(nick1), Some(url1)),
         "avatar only; the nickname stays"
     );
-    store
-        .set_profile(owner_id, Some(nick2), None)
-        .await
-        .unwrap();
+    set(Some(nick2), None).await;
     assert_eq!(
         get().await,
         expect(Some(nick2), Some(url1)),
         "the avatar stays"
     );
-    store
-        .set_profile(owner_id, Some(nick1), Some(url2))
-        .await
-        .unwrap();
+    set(Some(nick1), Some(url2)).await;
     assert_eq!(get().await, expect(Some(nick1), Some(url2)), "both");
-    store.set_profile(owner_id, None, None).await.unwrap();
+    set(None, None).await;
     assert_eq!(
         get().await,
         expect(Some(nick1), Some(url2)),
@@ -535,10 +485,7 @@ pub async fn set_profile<S: Identities>(store: &S) {
     assert_eq!(get().await.version, read.version);
     let (app2, oid2) = (app(), openid());
     assert_eq!(
-        store
-            .link_openid(&read, &app2, &oid2, None, NOW + 1)
-            .await
-            .unwrap(),
+        try_link(store, &read, &app2, &oid2, NOW + 1).await,
         LinkOutcome::Linked,
         "profile and password updates do not bump the version"
     );

@@ -3,7 +3,8 @@
 //! (phone taken, user changed or gone) writes nothing.
 
 use super::fixtures::{
-    NOW, account, app, create, link_of, openid, phone, stored_user, unionid, user, user_of,
+    NOW, account, app, create, link_of, openid, phone, stored_user, try_create, try_link, unionid,
+    user, user_of,
 };
 use crate::store::{BindOutcome, CreateUserOutcome, Identities, LinkOutcome, PhoneOwnership, User};
 
@@ -45,10 +46,7 @@ pub async fn create_user_phone<S: PhoneOwnership + Identities>(store: &S) {
         );
         let second = user(Some(p.clone()));
         assert_eq!(
-            store
-                .create_user(&second, &app2, &oid2, with_unionid.then_some(&u))
-                .await
-                .unwrap(),
+            try_create(store, &second, &app2, &oid2, with_unionid.then_some(&u)).await,
             CreateUserOutcome::PhoneTaken
         );
         assert_eq!(user_of(store, &second.id).await, None, "no user");
@@ -75,10 +73,7 @@ pub async fn bind_phone<S: PhoneOwnership + Identities>(store: &S) {
     let (app1, oid1, owner_id) = (&owner.appid, &owner.openid, &owner.user.id);
     let (app2, oid2) = (app(), openid());
     assert_eq!(
-        store
-            .link_openid(&owner.user, &app2, &oid2, None, NOW)
-            .await
-            .unwrap(),
+        try_link(store, &owner.user, &app2, &oid2, NOW).await,
         LinkOutcome::Linked
     );
     let read = stored_user(store, owner_id).await;
@@ -148,10 +143,7 @@ pub async fn bind_phone<S: PhoneOwnership + Identities>(store: &S) {
     let newcomer = user(Some(p.clone()));
     let (app4, oid4) = (app(), openid());
     assert_eq!(
-        store
-            .create_user(&newcomer, &app4, &oid4, None)
-            .await
-            .unwrap(),
+        try_create(store, &newcomer, &app4, &oid4, None).await,
         CreateUserOutcome::PhoneTaken
     );
     assert_eq!(user_of(store, &newcomer.id).await, None);
@@ -160,10 +152,7 @@ pub async fn bind_phone<S: PhoneOwnership + Identities>(store: &S) {
     let stale = other_read;
     let (app5, oid5) = (app(), openid());
     assert_eq!(
-        store
-            .link_openid(stale, &app5, &oid5, None, NOW + 3)
-            .await
-            .unwrap(),
+        try_link(store, stale, &app5, &oid5, NOW + 3).await,
         LinkOutcome::Linked
     );
     let current = stored_user(store, &stale.id).await;

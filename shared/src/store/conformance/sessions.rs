@@ -3,7 +3,8 @@
 //! refuses old, wrong or revoked hashes; "log out everywhere" only moves forward.
 
 use super::fixtures::{
-    NOW, account, app, family, join_all, openid, session, session_key, stored_user, user_of,
+    NOW, account, app, family, join_all_ok, openid, session, session_key, stored_user, user_of,
+    winners,
 };
 use crate::crypto::random_id;
 use crate::domain::{AppId, OpenId, UserId};
@@ -231,25 +232,17 @@ pub async fn rotate_family<S: Sessions>(store: &S) {
 pub async fn rotate_family_concurrent<S: Sessions>(store: &S) {
     let (_, fam) = session(store, NOW + 1000, NOW + 1000).await;
     let hashes: Vec<String> = (0..8).map(|_| random_id(32)).collect();
-    let outcomes: Vec<RotateOutcome> = join_all(
+    let outcomes: Vec<RotateOutcome> = join_all_ok(
         hashes
             .iter()
             .map(|h| store.rotate_family(&fam.id, &fam.secret_hash, h, NOW + 2000, NOW))
             .collect(),
     )
-    .await
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
-    let winners: Vec<&String> = hashes
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| **o == RotateOutcome::Rotated)
-        .map(|(h, _)| h)
-        .collect();
-    assert_eq!(winners.len(), 1, "exactly one rotation wins: {outcomes:?}");
+    .await;
+    let won = winners(&hashes, &outcomes, &RotateOutcome::Rotated);
+    assert_eq!(won.len(), 1, "exactly one rotation wins: {outcomes:?}");
     let stored = family_of(store, &fam.id, NOW).await.unwrap();
-    assert_eq!(&stored.secret_hash, winners[0]);
+    assert_eq!(&stored.secret_hash, won[0]);
 }
 
 /// `revoke_family` marks the family revoked (still readable, never rotatable); revoking a

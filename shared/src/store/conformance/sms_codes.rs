@@ -1,7 +1,7 @@
 //! The `SmsCodes` suite: a phone's code gives its hash for a bounded number of attempts while
 //! live, is replaced by a new code, and is consumed once (also under concurrency).
 
-use super::fixtures::{NOW, join_all, phone};
+use super::fixtures::{NOW, join_all_ok, phone};
 use crate::crypto::random_id;
 use crate::store::SmsCodes;
 
@@ -107,11 +107,7 @@ pub async fn sms_code_concurrent<S: SmsCodes>(store: &S) {
     let (p, exp, hash) = (phone(), NOW + 300, random_id(32));
     store.put_sms_code(&p, &hash, exp).await.unwrap();
     let attempts: Vec<Option<String>> =
-        join_all((0..8).map(|_| store.attempt_sms_code(&p, 3, NOW)).collect())
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        join_all_ok((0..8).map(|_| store.attempt_sms_code(&p, 3, NOW)).collect()).await;
     assert_eq!(
         attempts
             .iter()
@@ -123,10 +119,9 @@ pub async fn sms_code_concurrent<S: SmsCodes>(store: &S) {
     assert_eq!(attempts.iter().filter(|a| a.is_none()).count(), 5);
 
     store.put_sms_code(&p, &hash, exp).await.unwrap();
-    let consumed = join_all((0..8).map(|_| store.consume_sms_code(&p, &hash)).collect())
+    let consumed = join_all_ok((0..8).map(|_| store.consume_sms_code(&p, &hash)).collect())
         .await
         .into_iter()
-        .map(Result::unwrap)
         .filter(|c| *c)
         .count();
     assert_eq!(consumed, 1, "exactly one concurrent consume wins");
