@@ -18,10 +18,6 @@ pub struct KeyMaterialError(pub &'static str);
 
 const SEED_DOMAIN: &[u8] = b"wxlogin-ed25519-v1:";
 const MIN_SEED_LEN: usize = 32;
-/// PKCS#8 v1 prefix for an Ed25519 private key (RFC 8410), followed by the 32-byte seed.
-const PKCS8_ED25519_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,16 +99,18 @@ fn signing_key_from_seed(seed_text: &str) -> Result<SigningKey, KeyMaterialError
     let pair = Ed25519KeyPair::from_seed_unchecked(seed.as_slice())
         .map_err(|_| KeyMaterialError("seed did not make an Ed25519 key"))?;
     let public_bytes = pair.public_key().as_ref().to_vec();
-    let mut der = Zeroizing::new(Vec::with_capacity(PKCS8_ED25519_PREFIX.len() + seed.len()));
-    der.extend_from_slice(&PKCS8_ED25519_PREFIX);
-    der.extend_from_slice(seed.as_slice());
+    // The private key as jsonwebtoken reads it: PKCS#8 v1 (RFC 8410), encoded by aws-lc (its
+    // document is wiped when dropped).
+    let der = pair
+        .to_pkcs8v1()
+        .map_err(|_| KeyMaterialError("the Ed25519 key could not be encoded"))?;
     let public = PublicKey {
         kid: kid_for(&public_bytes),
         x: b64url(&public_bytes),
     };
     Ok(SigningKey {
         kid: public.kid.clone(),
-        encoding: EncodingKey::from_ed_der(&der),
+        encoding: EncodingKey::from_ed_der(der.as_ref()),
         public,
     })
 }
@@ -137,7 +135,9 @@ impl PublicKeySet {
             if raw.len() != 32 || kid_for(&raw) != key.kid {
                 return Err(KeyMaterialError("public key does not match its kid"));
             }
-            let decoding = DecodingKey::from_ed_der(&raw);
+            // The JWK `x` form: the raw 32-byte key, as aws-lc verifies Ed25519 signatures.
+            let decoding = DecodingKey::from_ed_components(&key.x)
+                .map_err(|_| KeyMaterialError("public key is not base64url"))?;
             out.push((key, decoding));
         }
         Ok(Self { keys: out })
@@ -209,6 +209,19 @@ mod tests {
         validation.required_spec_claims.clear();
         let decoded = jsonwebtoken::decode::<serde_json::Value>(&token, key, &validation).unwrap();
         assert_eq!(decoded.claims, claims);
+    }
+
+    #[test]
+    fn the_private_key_is_the_rfc_8410_pkcs8_v1_document_of_the_seed() {
+        // What the key encoding was before aws-lc made it: a fixed prefix, then the seed.
+        const PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let seed = [7u8; 32];
+        let pair = Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+        let der = pair.to_pkcs8v1().unwrap();
+        assert_eq!(der.as_ref(), [&PREFIX[..], &seed[..]].concat());
     }
 
     #[test]
