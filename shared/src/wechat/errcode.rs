@@ -28,6 +28,10 @@ pub enum WeChatError {
     /// 40001/40014/42001 on a call carrying an access_token.
     #[error("access token rejected (errcode {0})")]
     AccessTokenRejected(i64),
+    /// 87009 on a call carrying an access_token (checksession): the signature was not made
+    /// with the user's current session_key.
+    #[error("session_key is not the current one (errcode 87009)")]
+    StaleSessionKey,
     #[error("timed out")]
     Timeout,
     /// Connection failure, non-JSON or truncated body, success without its fields.
@@ -56,6 +60,7 @@ pub fn classify(errcode: i64, kind: CallKind) -> WeChatError {
         (45011, _) => WeChatError::RateLimited,
         (40001 | 40014 | 42001, CallKind::AccessToken) => WeChatError::AccessTokenRejected(errcode),
         (40013, CallKind::AccessToken) => WeChatError::ForeignCode,
+        (87009, CallKind::AccessToken) => WeChatError::StaleSessionKey,
         (40001 | 40013 | 40125 | 40164 | 40243, _) => WeChatError::SecretRejected(errcode),
         _ => WeChatError::Other(errcode),
     }
@@ -78,7 +83,9 @@ impl From<WeChatError> for AppError {
             WeChatError::SecretRejected(code) => AppError::Misconfigured(format!(
                 "WeChat rejected the app secret or appid (errcode {code})"
             )),
+            // `check_session` answers a stale key as `Ok(false)`; elsewhere it is unexpected.
             WeChatError::AccessTokenRejected(_)
+            | WeChatError::StaleSessionKey
             | WeChatError::BadReply(_)
             | WeChatError::Other(_) => AppError::Upstream(UpstreamFault::BadReply),
         }
@@ -118,6 +125,20 @@ mod tests {
         assert!(matches!(
             AppError::from(classify(40013, CallKind::Secret)),
             AppError::Misconfigured(_)
+        ));
+    }
+
+    #[test]
+    fn errcode_87009_is_a_stale_session_key_on_an_access_token_call_only() {
+        assert_eq!(
+            classify(87009, CallKind::AccessToken),
+            WeChatError::StaleSessionKey
+        );
+        assert_eq!(classify(87009, CallKind::Secret), WeChatError::Other(87009));
+        // Outside checksession it stays what any unexpected errcode was: a bad reply.
+        assert!(matches!(
+            AppError::from(WeChatError::StaleSessionKey),
+            AppError::Upstream(UpstreamFault::BadReply)
         ));
     }
 
