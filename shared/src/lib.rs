@@ -13,11 +13,11 @@
     )
 )]
 
-#[cfg(feature = "sdk-config")]
-pub mod aws;
 pub mod authorizer;
 #[cfg(test)]
 mod authorizer_tests;
+#[cfg(feature = "sdk-config")]
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod crypto;
