@@ -16,7 +16,7 @@
 pub mod authorizer;
 #[cfg(test)]
 mod authorizer_tests;
-#[cfg(feature = "sdk-config")]
+#[cfg(any(feature = "sdk-config", feature = "dynamodb"))]
 pub mod aws;
 pub mod clock;
 pub mod config;

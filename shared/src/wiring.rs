@@ -2,7 +2,6 @@
 //! the backend over DynamoDB, Secrets Manager and the real WeChat client, built once per cold
 //! start with both secrets loaded and the public keys published. Any failure fails the start.
 
-use crate::aws::load_sdk_config;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::flows::Backend;
@@ -14,14 +13,15 @@ use std::sync::Arc;
 
 pub type ProductionBackend = Backend<DynamoStore, WeChatClient, SecretsManagerSource>;
 
+/// `sdk` is the function's one `crate::aws::load_sdk_config`, which its other clients share.
 pub async fn production_backend(
     config: &Config,
+    sdk: &aws_config::SdkConfig,
 ) -> Result<ProductionBackend, Box<dyn std::error::Error + Send + Sync>> {
-    let sdk = load_sdk_config().await;
     let backend = Backend::new(
-        DynamoStore::new(&sdk, config.require_table_name()?),
+        DynamoStore::new(sdk, config.require_table_name()?),
         WeChatClient::new(&config.wechat_api_base)?,
-        Arc::new(SecretsManagerSource::new(&sdk)),
+        Arc::new(SecretsManagerSource::new(sdk)),
         config.require_wechat_secret_id()?,
         config.require_signing_key_secret_id()?,
         TokenIssuer::new(config.tokens.clone()),

@@ -1,5 +1,6 @@
 //! Lambda `account`: SMS codes and passwords, the login paths without WeChat's paid phone
-//! button. Same cold start as code-exchange, plus the SMS sender chosen by `SMS_SENDER`.
+//! button. Same cold start as code-exchange, plus the SMS sender chosen by `SMS_SENDER` (over
+//! the same SDK configuration: it is loaded once).
 
 use wxlogin::aws::load_sdk_config;
 use wxlogin::config::{Config, SmsSenderKind};
@@ -11,9 +12,10 @@ use wxlogin::wiring::production_backend;
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let backend = production_backend(&config).await?;
+    let sdk = load_sdk_config().await;
+    let backend = production_backend(&config, &sdk).await?;
     let sender: Box<dyn SmsSender> = match config.sms_sender {
-        SmsSenderKind::Sns => Box::new(SnsSender::new(&load_sdk_config().await)),
+        SmsSenderKind::Sns => Box::new(SnsSender::new(&sdk)),
         SmsSenderKind::Log => Box::new(LogSender),
     };
     wxlogin::lambda::run_http(|request| {

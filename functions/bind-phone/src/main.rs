@@ -1,6 +1,7 @@
 //! Lambda `bind-phone`: `POST /auth/phone`. Same cold start as code-exchange (both secrets,
 //! keys published); the WeChat access_token is fetched on first need and kept per instance.
 
+use wxlogin::aws::load_sdk_config;
 use wxlogin::config::Config;
 use wxlogin::http::routes::bind_phone;
 use wxlogin::wiring::production_backend;
@@ -9,7 +10,8 @@ use wxlogin::wiring::production_backend;
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let backend = production_backend(&config).await?;
+    let sdk = load_sdk_config().await;
+    let backend = production_backend(&config, &sdk).await?;
     wxlogin::lambda::run_http(|request| {
         let backend = &backend;
         async move { bind_phone::handle(backend, &request).await }

@@ -1,6 +1,7 @@
 //! Lambda `code-exchange`: `POST /auth/login` and `POST /auth/refresh`. Builds its clients
 //! once, loads both secrets (a bad config or secret fails the cold start), then serves.
 
+use wxlogin::aws::load_sdk_config;
 use wxlogin::config::Config;
 use wxlogin::http::routes::code_exchange;
 use wxlogin::wiring::production_backend;
@@ -9,7 +10,8 @@ use wxlogin::wiring::production_backend;
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let backend = production_backend(&config).await?;
+    let sdk = load_sdk_config().await;
+    let backend = production_backend(&config, &sdk).await?;
     wxlogin::lambda::run_http(|request| {
         let backend = &backend;
         async move { code_exchange::handle(backend, &request).await }

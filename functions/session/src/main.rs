@@ -12,7 +12,8 @@ use wxlogin::store::dynamo::DynamoStore;
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let store = DynamoStore::from_lambda_env(config.require_table_name()?)?;
+    let table = config.require_table_name()?;
+    let store = DynamoStore::from_client(wxlogin::aws::dynamodb_client_from_lambda_env()?, table);
     let service = SessionService::new(
         store,
         &config.tokens.issuer,
