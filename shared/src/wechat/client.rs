@@ -2,7 +2,7 @@
 //! decoding, at most one short retry on `-1`. It never logs the secret, a code or a
 //! session_key; it logs errcodes only.
 
-use super::errcode::{CallKind, classify};
+use super::errcode::{CallKind, TransportError, classify};
 use super::{WeChatApi, WeChatError, WxAccessToken, WxPhone, WxSession};
 use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, UnionId};
 use crate::secrets::AppSecret;
@@ -18,6 +18,11 @@ pub const BUSY_RETRY_DELAY: Duration = Duration::from_millis(150);
 /// WeChat replies are small; a larger body is not WeChat.
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 
+/// The HTTP client could not be built (TLS setup): fails the cold start, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the WeChat HTTP client: {0}")]
+pub struct ClientBuildError(#[source] reqwest::Error);
+
 #[derive(Clone)]
 pub struct WeChatClient {
     http: reqwest::Client,
@@ -27,18 +32,21 @@ pub struct WeChatClient {
 }
 
 impl WeChatClient {
-    pub fn new(base_url: &str) -> Result<Self, String> {
+    pub fn new(base_url: &str) -> Result<Self, ClientBuildError> {
         Self::with_timeout(base_url, REQUEST_TIMEOUT)
     }
 
     /// With another answer timeout (tests use a short one to exercise the 504 path quickly).
-    pub fn with_timeout(base_url: &str, request_timeout: Duration) -> Result<Self, String> {
+    pub fn with_timeout(
+        base_url: &str,
+        request_timeout: Duration,
+    ) -> Result<Self, ClientBuildError> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(request_timeout)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
-            .map_err(|e| format!("cannot build the WeChat HTTP client: {e}"))?;
+            .map_err(ClientBuildError)?;
         Ok(Self {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
@@ -134,7 +142,7 @@ fn transport_error(e: reqwest::Error) -> WeChatError {
         WeChatError::Timeout
     } else {
         // Without the URL: it carries the secret and the code.
-        WeChatError::BadReply(format!("transport: {}", e.without_url()))
+        WeChatError::Transport(TransportError::new(e.without_url()))
     }
 }
 

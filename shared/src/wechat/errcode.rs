@@ -2,6 +2,8 @@
 //! client-facing `AppError` (DESIGN §6). A raw `errmsg` never leaves this module's callers.
 
 use crate::error::{AppError, UpstreamFault};
+use std::fmt;
+use std::sync::Arc;
 
 /// What a WeChat call ended in, when it did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,13 +36,55 @@ pub enum WeChatError {
     StaleSessionKey,
     #[error("timed out")]
     Timeout,
-    /// Connection failure, non-JSON or truncated body, success without its fields.
+    /// Non-JSON or truncated body, an HTTP error status, success without its fields.
     #[error("bad reply: {0}")]
     BadReply(String),
+    /// Connection refused or reset, TLS or protocol failure: a bad reply whose cause is kept.
+    #[error("bad reply: transport: {0}")]
+    Transport(#[source] TransportError),
     /// Any other errcode.
     #[error("unexpected errcode {0}")]
     Other(i64),
 }
+
+/// A transport failure, kept whole so that logs can follow its causes. Made from an error
+/// that names no URL (the request URL carries the app secret and the login code). Two are
+/// equal when they read the same.
+#[derive(Clone)]
+pub struct TransportError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl TransportError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// Transparent: its causes are those of the error it holds.
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for TransportError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for TransportError {}
 
 /// Which kind of credential the call carried: errcode 40001 means a different thing on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +131,7 @@ impl From<WeChatError> for AppError {
             WeChatError::AccessTokenRejected(_)
             | WeChatError::StaleSessionKey
             | WeChatError::BadReply(_)
+            | WeChatError::Transport(_)
             | WeChatError::Other(_) => AppError::Upstream(UpstreamFault::BadReply),
         }
     }
@@ -138,6 +183,25 @@ mod tests {
         // Outside checksession it stays what any unexpected errcode was: a bad reply.
         assert!(matches!(
             AppError::from(WeChatError::StaleSessionKey),
+            AppError::Upstream(UpstreamFault::BadReply)
+        ));
+    }
+
+    #[test]
+    fn a_transport_failure_reads_as_before_and_keeps_its_cause() {
+        use std::error::Error as _;
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request")]
+        struct Sending(#[source] std::io::Error);
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = WeChatError::Transport(TransportError::new(Sending(refused)));
+        assert_eq!(e.to_string(), "bad reply: transport: error sending request");
+        let held = e.source().unwrap();
+        assert_eq!(held.to_string(), "error sending request");
+        assert_eq!(held.source().unwrap().to_string(), "refused");
+        assert_eq!(e.clone(), e);
+        assert!(matches!(
+            AppError::from(e),
             AppError::Upstream(UpstreamFault::BadReply)
         ));
     }
