@@ -37,18 +37,13 @@ impl<S, W, X: SecretSource> Backend<S, W, X> {
                 match rotated {
                     Some(new_secret) => {
                         tracing::info!(appid = %appid, "app secret re-read after a rejection; retrying once");
-                        Ok(call(new_secret).await.map_err(alarm)?)
+                        Ok(call(new_secret).await?)
                     }
-                    None => Err(alarm(WeChatError::SecretRejected(errcode))),
+                    // A rejection that stands is MISCONFIGURED; the error table logs its alarm.
+                    None => Err(WeChatError::SecretRejected(errcode).into()),
                 }
             }
             other => Ok(other?),
         }
     }
-}
-
-/// The error of a rejection that stands: `MISCONFIGURED`, whose alarm line the error table
-/// writes (once, with the errcode in its detail).
-fn alarm(e: WeChatError) -> AppError {
-    e.into()
 }

@@ -25,7 +25,6 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::Update;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use item::{Item, s};
-use std::time::Duration;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -44,39 +43,6 @@ impl DynamoStore {
             client,
             table: table.to_owned(),
         }
-    }
-
-    /// A client from the Lambda environment alone (`AWS_REGION`, the `AWS_ACCESS_KEY_ID`/
-    /// `AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` Lambda sets, `AWS_ENDPOINT_URL`), without
-    /// aws-config's credential chain: the authorizer stays small and starts fast.
-    pub fn from_lambda_env(table: &str) -> Result<Self, String> {
-        use aws_sdk_dynamodb::config::{
-            BehaviorVersion, Credentials, Region, retry::RetryConfig, timeout::TimeoutConfig,
-        };
-        let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-        let credentials = Credentials::new(
-            var("AWS_ACCESS_KEY_ID")?,
-            var("AWS_SECRET_ACCESS_KEY")?,
-            std::env::var("AWS_SESSION_TOKEN").ok(),
-            None,
-            "lambda-environment",
-        );
-        let mut config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(var("AWS_REGION")?))
-            .credentials_provider(credentials)
-            .retry_config(RetryConfig::standard().with_max_attempts(3))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(1))
-                    .operation_attempt_timeout(Duration::from_secs(2))
-                    .operation_timeout(Duration::from_secs(5))
-                    .build(),
-            );
-        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-            config = config.endpoint_url(endpoint);
-        }
-        Ok(Self::from_client(Client::from_conf(config.build()), table))
     }
 
     pub fn client(&self) -> &Client {
