@@ -5,7 +5,7 @@
 //! Harness code: a setup failure panics on purpose (it is a broken harness, not a finding).
 
 use std::sync::{Arc, Mutex, OnceLock};
-use wxlogin::domain::{AppId, LoginCode, OpenId, PhoneNumber, UnionId};
+use wxlogin::domain::{AppId, LoginCode, OpenId, PhoneNumber, SessionKey, UnionId};
 use wxlogin::secrets::AppSecret;
 use wxlogin::sms::{SendFuture, SmsSender};
 use wxlogin::wechat::{WeChatApi, WeChatError, WxAccessToken, WxPhone, WxSession};
@@ -104,10 +104,7 @@ impl WeChatApi for StubWeChat {
         _appid: &AppId,
         _secret: &AppSecret,
     ) -> Result<WxAccessToken, WeChatError> {
-        Ok(WxAccessToken {
-            token: "stub-access-token".into(),
-            expires_in: 7200,
-        })
+        Ok(WxAccessToken::new("stub-access-token", 7200))
     }
 
     async fn get_user_phone_number(
@@ -133,9 +130,9 @@ impl WeChatApi for StubWeChat {
         &self,
         _access_token: &WxAccessToken,
         _openid: &OpenId,
-        session_key: &str,
+        session_key: &SessionKey,
     ) -> Result<bool, WeChatError> {
-        Ok(session_key == SAMPLE_SESSION_KEY)
+        Ok(session_key.expose() == SAMPLE_SESSION_KEY)
     }
 
     async fn code_to_session(
@@ -169,7 +166,7 @@ impl WeChatApi for StubWeChat {
         };
         Ok(WxSession {
             openid,
-            session_key: SAMPLE_SESSION_KEY.to_owned(),
+            session_key: SessionKey::new(SAMPLE_SESSION_KEY),
             unionid,
         })
     }

@@ -69,6 +69,35 @@ impl PartialEq for LoginCode {
 
 impl Eq for LoginCode {}
 
+/// WeChat's session_key for one (appid, openid): base64 text of 16 bytes, exactly as WeChat
+/// sent it. Held as a `SecretString` (wiped on drop); its Debug form hides it.
+#[derive(Clone)]
+pub struct SessionKey(SecretString);
+
+impl SessionKey {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(SecretString::from(text.into()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// In constant time, like every comparison of a secret.
+impl PartialEq for SessionKey {
+    fn eq(&self, other: &Self) -> bool {
+        crate::crypto::constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for SessionKey {}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey(..)")
+    }
+}
+
 impl fmt::Debug for LoginCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("LoginCode(..)")

@@ -54,7 +54,7 @@ impl<D: PublishedKeySource> AccessGate<D> {
     async fn read_keys(directory: &D) -> Result<PublicKeySet, AppError> {
         let published = directory.load_keys().await?;
         let keys = published.map(|p| p.keys).unwrap_or_default();
-        PublicKeySet::new(keys).map_err(|e| AppError::internal(format!("published keys: {e}")))
+        PublicKeySet::new(keys).map_err(|e| AppError::internal_from("published keys", e))
     }
 
     fn current(&self) -> Arc<TokenVerifier> {

@@ -276,14 +276,15 @@ async fn the_production_checksession_call_sends_the_independently_computed_signa
     )
     .unwrap();
     let client = WeChatClient::new(&server.url()).unwrap();
-    let token = WxAccessToken {
-        token: "ACCESS_TOKEN".into(),
-        expires_in: 7200,
-    };
+    let token = WxAccessToken::new("ACCESS_TOKEN", 7200);
     let openid = OpenId::parse("oGZUI0egBJY1zhBYw2KhdUfwVJJE").unwrap();
     assert!(
         client
-            .check_session(&token, &openid, SAMPLE_SESSION_KEY)
+            .check_session(
+                &token,
+                &openid,
+                &crate::domain::SessionKey::new(SAMPLE_SESSION_KEY)
+            )
             .await
             .unwrap()
     );

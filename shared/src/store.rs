@@ -40,10 +40,10 @@ pub use sms_codes::SmsCodes;
 pub enum StoreError {
     /// Throttled, down, or conflicting after bounded retries: 503.
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] crate::error::Cause),
     /// An item that cannot be read back (a bug or manual edit): fail closed, 500.
     #[error("corrupt item: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] crate::error::Cause),
 }
 
 impl From<StoreError> for crate::error::AppError {

@@ -9,36 +9,48 @@ pub mod errcode;
 
 pub use errcode::WeChatError;
 
-use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, UnionId};
+use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, SessionKey, UnionId};
 use crate::secrets::AppSecret;
 use std::fmt;
 use std::future::Future;
 
-/// A successful `jscode2session`. Debug hides the session_key.
-#[derive(Clone, PartialEq, Eq)]
+/// A successful `jscode2session`. Debug hides the session_key (a `SessionKey`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WxSession {
     pub openid: OpenId,
-    /// Base64 text of 16 bytes, exactly as WeChat sent it.
-    pub session_key: String,
+    pub session_key: SessionKey,
     pub unionid: Option<UnionId>,
 }
 
-impl fmt::Debug for WxSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WxSession")
-            .field("openid", &self.openid)
-            .field("session_key", &"..")
-            .field("unionid", &self.unionid)
-            .finish()
+/// A WeChat access_token (`stable_token`), held as a `SecretString`: Debug hides it.
+#[derive(Clone)]
+pub struct WxAccessToken {
+    token: secrecy::SecretString,
+    pub expires_in: u64,
+}
+
+impl WxAccessToken {
+    pub fn new(token: impl Into<String>, expires_in: u64) -> Self {
+        Self {
+            token: secrecy::SecretString::from(token.into()),
+            expires_in,
+        }
+    }
+    /// The token text, for the one query parameter that carries it.
+    pub fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.token)
     }
 }
 
-/// A WeChat access_token (`stable_token`). Debug hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WxAccessToken {
-    pub token: String,
-    pub expires_in: u64,
+/// In constant time, like every comparison of a secret.
+impl PartialEq for WxAccessToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.expires_in == other.expires_in
+            && crate::crypto::constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
 }
+
+impl Eq for WxAccessToken {}
 
 impl fmt::Debug for WxAccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -76,7 +88,7 @@ pub trait WeChatApi: Send + Sync + 'static {
         &self,
         access_token: &WxAccessToken,
         openid: &OpenId,
-        session_key: &str,
+        session_key: &SessionKey,
     ) -> impl Future<Output = Result<bool, WeChatError>> + Send;
 
     /// `GET /sns/jscode2session`. At most one short retry on `-1`; nothing else is retried.

@@ -95,7 +95,7 @@ async fn a_stored_unionid_is_kept_on_the_item_and_expired_items_are_only_filtere
     let key = SessionKeyRecord {
         appid: appid.clone(),
         openid: oid.clone(),
-        session_key: "k".into(),
+        session_key: wxlogin::domain::SessionKey::new("k"),
         expires_at: NOW + 10,
     };
     store.put_session_key(&key).await.unwrap();

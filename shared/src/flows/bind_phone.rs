@@ -17,7 +17,8 @@ use crate::error::{AppError, AppResult};
 use crate::open_data::{self, OpenDataError};
 use crate::principal::Principal;
 use crate::secrets::SecretSource;
-use crate::store::{PhoneCodeClaim, Store};
+use crate::store::{CodeClaims, Counters, Identities, PhoneOwnership, Sessions, SmsCodes};
+use crate::store::{KeyDirectory, PhoneCodeClaim};
 use crate::wechat::WeChatApi;
 use serde_json::Value;
 
@@ -40,7 +41,13 @@ pub enum PhoneProof {
     },
 }
 
-impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
+/// Every proof's ports: the paid-code claim (`CodeClaims`), the SMS proof (`SmsCodes`,
+/// `Counters`), the stored session_key (`Sessions`), the binding (`Identities`,
+/// `PhoneOwnership`) and the new session (`Sessions`, `KeyDirectory`).
+impl<S, W: WeChatApi, X: SecretSource> Backend<S, W, X>
+where
+    S: CodeClaims + SmsCodes + Counters + Sessions + Identities + PhoneOwnership + KeyDirectory,
+{
     pub async fn bind_phone(
         &self,
         claimant: &Principal,
@@ -159,25 +166,30 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
             .get_session_key(appid, openid, now)
             .await?
             .ok_or(AppError::SessionKeyStale)?;
-        let payload =
-            match open_data::open(&record.session_key, encrypted_data, iv, appid.as_str(), now) {
-                Ok(payload) => payload,
-                Err(OpenDataError::SessionKeyCorrupt) => {
-                    return Err(AppError::internal(
-                        OpenDataError::SessionKeyCorrupt.reason(),
-                    ));
-                }
-                Err(OpenDataError::WrongKey) => {
-                    return Err(self
-                        .stale_or_failed(
-                            claimant,
-                            &record.session_key,
-                            OpenDataError::WrongKey.reason(),
-                        )
-                        .await);
-                }
-                Err(other) => return Err(decrypt_failed(other.reason())),
-            };
+        let payload = match open_data::open(
+            record.session_key.expose(),
+            encrypted_data,
+            iv,
+            appid.as_str(),
+            now,
+        ) {
+            Ok(payload) => payload,
+            Err(OpenDataError::SessionKeyCorrupt) => {
+                return Err(AppError::internal(
+                    OpenDataError::SessionKeyCorrupt.reason(),
+                ));
+            }
+            Err(OpenDataError::WrongKey) => {
+                return Err(self
+                    .stale_or_failed(
+                        claimant,
+                        &record.session_key,
+                        OpenDataError::WrongKey.reason(),
+                    )
+                    .await);
+            }
+            Err(other) => return Err(decrypt_failed(other.reason())),
+        };
         phone_from_payload(&payload)
     }
 
@@ -185,7 +197,7 @@ impl<S: Store, W: WeChatApi, X: SecretSource> Backend<S, W, X> {
     async fn stale_or_failed(
         &self,
         claimant: &Principal,
-        session_key: &str,
+        session_key: &crate::domain::SessionKey,
         why: &str,
     ) -> AppError {
         let (appid, openid) = (claimant.appid(), claimant.openid());

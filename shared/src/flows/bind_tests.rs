@@ -462,7 +462,7 @@ async fn a_corrupt_stored_session_key_fails_closed() {
         .put_session_key(&crate::store::SessionKeyRecord {
             appid: AppId::parse(APP).unwrap(),
             openid: who.openid().clone(),
-            session_key: crate::crypto::b64_encode(&[1u8; 10]),
+            session_key: crate::domain::SessionKey::new(crate::crypto::b64_encode(&[1u8; 10])),
             expires_at: now(&h) + 100,
         })
         .await

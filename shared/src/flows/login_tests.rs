@@ -142,7 +142,7 @@ async fn phone_mode_returns_a_bind_token_and_keeps_the_session_key() {
         .await
         .unwrap();
     assert_eq!(
-        key.unwrap().session_key,
+        key.unwrap().session_key.expose(),
         h.wechat.session_key(APP, "frank").unwrap()
     );
 }

@@ -22,7 +22,7 @@ pub use super::password_guard::{LOCK_WINDOW_SECS, MAX_FAILURES_PER_SOURCE as MAX
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| AppError::internal(format!("password worker: {e}")))
+        .map_err(|e| AppError::internal_from("password worker", e))
 }
 
 async fn verify(password: &str, stored: Option<String>) -> AppResult<bool> {

@@ -91,7 +91,8 @@ impl<S: Identities + Sessions + Clone> SessionService<S> {
             .get_session_key(appid, openid, now)
             .await?
             .ok_or(AppError::SessionKeyStale)?;
-        let expected = sha1_hex(format!("{}{}", data.raw_data, record.session_key).as_bytes());
+        let expected =
+            sha1_hex(format!("{}{}", data.raw_data, record.session_key.expose()).as_bytes());
         if !constant_time_eq(
             expected.as_bytes(),
             data.signature.to_ascii_lowercase().as_bytes(),
@@ -100,7 +101,7 @@ impl<S: Identities + Sessions + Clone> SessionService<S> {
             return Err(AppError::DecryptFailed);
         }
         let info = match open_data::open(
-            &record.session_key,
+            record.session_key.expose(),
             data.encrypted_data,
             data.iv,
             appid.as_str(),

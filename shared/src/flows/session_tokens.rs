@@ -90,7 +90,7 @@ impl<S: Sessions + KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
     pub async fn start_session(
         &self,
         who: SessionFor<'_>,
-        session_key: Option<&str>,
+        session_key: Option<&crate::domain::SessionKey>,
     ) -> AppResult<SessionTokens> {
         let keys = self.signing_keys().await?;
         let now = self.clock.now();
@@ -113,7 +113,7 @@ impl<S: Sessions + KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
         let key = session_key.map(|sk| SessionKeyRecord {
             appid: who.appid.clone(),
             openid: who.openid.clone(),
-            session_key: sk.to_owned(),
+            session_key: sk.clone(),
             expires_at: now + SESSION_KEY_TTL_SECS,
         });
         let access_token = self.issuer.access_token(

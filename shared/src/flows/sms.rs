@@ -7,6 +7,7 @@
 use super::backend::Backend;
 use crate::crypto::{b64url, b64url_decode, constant_time_eq, random_bytes, sha256};
 use crate::domain::PhoneNumber;
+use crate::error::Cause;
 use crate::error::{AppError, AppResult};
 use crate::secrets::SecretSource;
 use crate::sms::SmsSender;
@@ -78,7 +79,7 @@ impl<S: SmsCodes + Counters, W, X: SecretSource> Backend<S, W, X> {
         sender
             .send(phone, &text)
             .await
-            .map_err(|e| AppError::ServiceUnavailable(format!("SMS not sent: {e}")))?;
+            .map_err(|e| AppError::ServiceUnavailable(Cause::new(format!("SMS not sent: {e}"))))?;
         tracing::info!(phone = %phone, "SMS code sent");
         Ok(CODE_TTL_SECS)
     }

@@ -110,13 +110,16 @@ pub fn describe(error: &AppError) -> (u16, &'static str, &'static str, Option<u3
 pub fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
     let (status, code, message, retry_after) = describe(error);
     match error {
-        AppError::Misconfigured(detail) => {
+        AppError::Misconfigured(cause) => {
+            let detail = cause.report();
             tracing::error!(alarm = "MISCONFIGURED", %detail, request_id, "misconfigured")
         }
-        AppError::Internal(detail) => {
+        AppError::Internal(cause) => {
+            let detail = cause.report();
             tracing::error!(alarm = "INTERNAL", %detail, request_id, "internal error")
         }
-        AppError::ServiceUnavailable(detail) => {
+        AppError::ServiceUnavailable(cause) => {
+            let detail = cause.report();
             tracing::warn!(%detail, request_id, "dependency unavailable")
         }
         _ => {}

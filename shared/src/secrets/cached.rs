@@ -5,6 +5,7 @@
 use super::{SecretError, SecretSource};
 use crate::clock::SharedClock;
 use crate::error::AppError;
+use crate::error::Cause;
 use std::sync::Arc;
 use tokio::sync::RwLock;
 
@@ -69,9 +70,11 @@ impl<S: SecretSource, T: Send + Sync> CachedSecret<S, T> {
                 }
                 _ => Err(match err {
                     SecretError::Malformed(m) => {
-                        AppError::Misconfigured(format!("secret {}: {m}", self.id))
+                        AppError::Misconfigured(format!("secret {}: {m}", self.id).into())
                     }
-                    other => AppError::ServiceUnavailable(other.to_string()),
+                    other => {
+                        AppError::ServiceUnavailable(Cause::with_source("reading a secret", other))
+                    }
                 }),
             },
         }
@@ -85,7 +88,7 @@ impl<S: SecretSource, T: Send + Sync> CachedSecret<S, T> {
         let value = self
             .fetch()
             .await
-            .map_err(|e| AppError::ServiceUnavailable(e.to_string()))?;
+            .map_err(|e| AppError::ServiceUnavailable(Cause::with_source("reading a secret", e)))?;
         let mut slot = self.slot.write().await;
         let changed = slot.as_ref().is_none_or(|(old, _)| **old != *value);
         *slot = Some((value.clone(), self.clock.now()));

@@ -8,6 +8,7 @@
 use super::attrs::PK;
 use super::keys::SIGNING_KEYS;
 use super::{StoreError, StoreResult, published_keys_item};
+use crate::error::Cause;
 use crate::tokens::{PublishedKeySource, PublishedKeys};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -77,7 +78,7 @@ impl SignedKeyReader {
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
-            .map_err(|e| StoreError::Unavailable(format!("signing: {e}")))?
+            .map_err(|e| StoreError::Unavailable(Cause::with_source("signing", e)))?
             .into();
         let signable = SignableRequest::new(
             "POST",
@@ -85,9 +86,9 @@ impl SignedKeyReader {
             unsigned.iter().copied(),
             SignableBody::Bytes(body.as_bytes()),
         )
-        .map_err(|e| StoreError::Unavailable(format!("signing: {e}")))?;
+        .map_err(|e| StoreError::Unavailable(Cause::with_source("signing", e)))?;
         let (instructions, _) = sign(signable, &params)
-            .map_err(|e| StoreError::Unavailable(format!("signing: {e}")))?
+            .map_err(|e| StoreError::Unavailable(Cause::with_source("signing", e)))?
             .into_parts();
         let mut request = self.http.post(&url).body(body);
         for (name, value) in unsigned.iter().copied().chain(instructions.headers()) {
@@ -96,19 +97,19 @@ impl SignedKeyReader {
         let response = request
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(format!("GetItem: {}", e.without_url())))?;
+            .map_err(|e| StoreError::Unavailable(Cause::with_source("GetItem", e.without_url())))?;
         let status = response.status();
         let text = response
             .text()
             .await
-            .map_err(|e| StoreError::Unavailable(format!("GetItem body: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(Cause::with_source("GetItem body", e)))?;
         if !status.is_success() {
             // The body names the error type (throttling, access denied), never a secret.
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::Unavailable(Cause::new(format!(
                 "GetItem HTTP {}: {}",
                 status.as_u16(),
                 text.chars().take(200).collect::<String>()
-            )));
+            ))));
         }
         serde_json::from_str(&text)
             .map_err(|_| StoreError::Unavailable("GetItem answered non-JSON".into()))

@@ -4,13 +4,14 @@
 
 use super::attrs::{CURRENT_KID, KEYS, PREVIOUS_KID};
 use super::{StoreError, StoreResult};
+use crate::error::Cause;
 use crate::tokens::PublishedKeys;
 
 /// The item's string attributes besides `pk` and `kind`, as (name, value); `keys` holds the
 /// public keys as JSON.
 pub fn encode(published: &PublishedKeys) -> StoreResult<Vec<(&'static str, String)>> {
-    let keys =
-        serde_json::to_string(&published.keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let keys = serde_json::to_string(&published.keys)
+        .map_err(|e| StoreError::Corrupt(Cause::with_source("signing keys item", e)))?;
     let mut attributes = vec![(CURRENT_KID, published.current_kid.clone()), (KEYS, keys)];
     if let Some(previous) = &published.previous_kid {
         attributes.push((PREVIOUS_KID, previous.clone()));
@@ -21,7 +22,7 @@ pub fn encode(published: &PublishedKeys) -> StoreResult<Vec<(&'static str, Strin
 /// Reads the item back; `string` finds a string attribute by name, however the item was
 /// fetched. A missing or unreadable `keys` or `current_kid` is `Corrupt` (fail closed).
 pub fn decode<'a>(string: impl Fn(&str) -> Option<&'a str>) -> StoreResult<PublishedKeys> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("signing keys item: {what}"));
+    let corrupt = |what: &str| StoreError::Corrupt(format!("signing keys item: {what}").into());
     let keys = string(KEYS)
         .and_then(|json| serde_json::from_str(json).ok())
         .ok_or_else(|| corrupt(KEYS))?;
@@ -59,7 +60,7 @@ mod tests {
                 None => damaged.remove(name),
             };
             assert!(
-                matches!(decoded(&damaged), Err(StoreError::Corrupt(m)) if m.contains(name)),
+                matches!(decoded(&damaged), Err(StoreError::Corrupt(m)) if m.to_string().contains(name)),
                 "{name} {damage:?}"
             );
         }

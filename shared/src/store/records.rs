@@ -2,7 +2,6 @@
 
 use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
 use std::collections::BTreeMap;
-use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -47,25 +46,13 @@ pub struct LinkedUser {
     pub had_unionid: bool,
 }
 
-/// WeChat's session_key for (appid, openid). Debug hides the key.
-#[derive(Clone, PartialEq, Eq)]
+/// WeChat's session_key for (appid, openid). Debug hides the key (a `SessionKey`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionKeyRecord {
     pub appid: AppId,
     pub openid: OpenId,
-    /// Base64 text exactly as WeChat sent it.
-    pub session_key: String,
+    pub session_key: crate::domain::SessionKey,
     pub expires_at: u64,
-}
-
-impl fmt::Debug for SessionKeyRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionKeyRecord")
-            .field("appid", &self.appid)
-            .field("openid", &self.openid)
-            .field("session_key", &"..")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 /// A refresh-token family: one login's chain of rotating refresh tokens.

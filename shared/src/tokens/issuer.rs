@@ -81,5 +81,5 @@ fn sign<T: serde::Serialize>(keys: &Keyring, typ: &str, claims: &T) -> Result<St
     header.typ = Some(typ.to_owned());
     header.kid = Some(keys.current.kid.clone());
     jsonwebtoken::encode(&header, claims, &keys.current.encoding)
-        .map_err(|e| AppError::internal(format!("signing failed: {e}")))
+        .map_err(|e| AppError::internal_from("signing failed", e))
 }

@@ -4,7 +4,7 @@
 
 use super::errcode::{CallKind, TransportError, classify};
 use super::{WeChatApi, WeChatError, WxAccessToken, WxPhone, WxSession};
-use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, UnionId};
+use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, SessionKey, UnionId};
 use crate::secrets::AppSecret;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -261,7 +261,7 @@ impl SessionReply {
         };
         Ok(WxSession {
             openid,
-            session_key,
+            session_key: SessionKey::new(session_key),
             unionid,
         })
     }
@@ -280,7 +280,7 @@ impl StableTokenReply {
             .filter(|t| t.len() <= 2048)
             .ok_or_else(|| WeChatError::BadReply("stable_token without access_token".into()))?;
         let expires_in = self.expires_in.and_then(Loose::typed).unwrap_or(7200);
-        Ok(WxAccessToken { token, expires_in })
+        Ok(WxAccessToken::new(token, expires_in))
     }
 }
 
@@ -380,7 +380,7 @@ impl WeChatApi for WeChatClient {
         &self,
         access_token: &WxAccessToken,
         openid: &OpenId,
-        session_key: &str,
+        session_key: &SessionKey,
     ) -> Result<bool, WeChatError> {
         self.session_check(access_token, openid, session_key).await
     }
@@ -427,7 +427,7 @@ impl WeChatClient {
         openid: &OpenId,
     ) -> Result<WxPhone, WeChatError> {
         let body = serde_json::json!({"code": code, "openid": openid.as_str()});
-        let query = [("access_token", access_token.token.as_str())];
+        let query = [("access_token", access_token.expose())];
         self.post_json(
             "/wxa/business/getuserphonenumber",
             &query,
@@ -442,11 +442,11 @@ impl WeChatClient {
         &self,
         access_token: &WxAccessToken,
         openid: &OpenId,
-        session_key: &str,
+        session_key: &SessionKey,
     ) -> Result<bool, WeChatError> {
-        let signature = crate::crypto::hmac_sha256_hex(session_key.as_bytes(), b"");
+        let signature = crate::crypto::hmac_sha256_hex(session_key.expose().as_bytes(), b"");
         let query = [
-            ("access_token", access_token.token.as_str()),
+            ("access_token", access_token.expose()),
             ("openid", openid.as_str()),
             ("signature", signature.as_str()),
             ("sig_method", "hmac_sha256"),
@@ -562,7 +562,7 @@ mod tests {
             r#"{{"openid":"o1","session_key":"{KEY}","unionid":"u1"}}"#
         ))
         .unwrap();
-        assert_eq!((ok.openid.as_str(), ok.session_key.as_str()), ("o1", KEY));
+        assert_eq!((ok.openid.as_str(), ok.session_key.expose()), ("o1", KEY));
         assert_eq!(ok.unionid.unwrap().as_str(), "u1");
         for none in ["\"\"", "null", "5"] {
             let body = format!(r#"{{"openid":"o1","session_key":"{KEY}","unionid":{none}}}"#);
@@ -625,7 +625,7 @@ mod tests {
     #[test]
     fn stable_token_needs_an_access_token_and_defaults_its_lifetime() {
         let t = token(r#"{"access_token":"AT","expires_in":7100}"#).unwrap();
-        assert_eq!((t.token.as_str(), t.expires_in), ("AT", 7100));
+        assert_eq!((t.expose(), t.expires_in), ("AT", 7100));
         for lifetime in [r#""7100""#, "-5", "7100.0", "null"] {
             let body = format!(r#"{{"access_token":"AT","expires_in":{lifetime}}}"#);
             assert_eq!(token(&body).unwrap().expires_in, 7200, "{body}");

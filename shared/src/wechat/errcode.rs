@@ -124,9 +124,9 @@ impl From<WeChatError> for AppError {
             },
             WeChatError::Busy => AppError::Upstream(UpstreamFault::Busy),
             WeChatError::Timeout => AppError::Upstream(UpstreamFault::Timeout),
-            WeChatError::SecretRejected(code) => AppError::Misconfigured(format!(
-                "WeChat rejected the app secret or appid (errcode {code})"
-            )),
+            WeChatError::SecretRejected(code) => AppError::Misconfigured(
+                format!("WeChat rejected the app secret or appid (errcode {code})").into(),
+            ),
             // `check_session` answers a stale key as `Ok(false)`; elsewhere it is unexpected.
             WeChatError::AccessTokenRejected(_)
             | WeChatError::StaleSessionKey

@@ -68,7 +68,7 @@ pub fn session_key(appid: &AppId, openid: &OpenId, expires_at: u64) -> SessionKe
     SessionKeyRecord {
         appid: appid.clone(),
         openid: openid.clone(),
-        session_key: random_id(16),
+        session_key: crate::domain::SessionKey::new(random_id(16)),
         expires_at,
     }
 }

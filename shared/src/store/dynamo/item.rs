@@ -39,7 +39,7 @@ pub(super) fn get_n(item: &Item, name: &str) -> Option<u64> {
 }
 
 pub(super) fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(what.to_owned())
+    StoreError::Corrupt(what.into())
 }
 
 /// The item's `user_id`; `Corrupt(what)` when it is missing or not a user id.

@@ -58,7 +58,7 @@ fn session_key_item(key: &SessionKeyRecord) -> Item {
     item([
         (PK, s(keys::session_key(&key.appid, &key.openid))),
         (KIND, s(kind::SESSION_KEY)),
-        (SESSION_KEY, s(&key.session_key)),
+        (SESSION_KEY, s(key.session_key.expose())),
         (EXPIRES_AT, n(key.expires_at)),
     ])
 }
@@ -102,8 +102,8 @@ impl Sessions for DynamoStore {
             return Ok(None);
         }
         let session_key = get_s(&item, SESSION_KEY)
-            .ok_or_else(|| corrupt(SESSION_KEY))?
-            .to_owned();
+            .map(crate::domain::SessionKey::new)
+            .ok_or_else(|| corrupt(SESSION_KEY))?;
         Ok(Some(SessionKeyRecord {
             appid: appid.clone(),
             openid: openid.clone(),

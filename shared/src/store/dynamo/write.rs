@@ -4,6 +4,7 @@
 
 use super::DynamoStore;
 use super::item::Item;
+use crate::error::Cause;
 use crate::store::attrs::PK;
 use crate::store::{StoreError, StoreResult};
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -64,10 +65,10 @@ impl DynamoStore {
                 Some(r) if cancelled_transiently(&r) => {
                     if attempt >= TRANSACTION_ATTEMPTS {
                         let id = err.request_id().unwrap_or("none");
-                        return Err(StoreError::Unavailable(format!(
+                        return Err(StoreError::Unavailable(Cause::new(format!(
                             "DynamoDB: transaction cancelled [{}] {attempt} times (request id {id})",
                             r.join(", ")
-                        )));
+                        ))));
                     }
                     transaction_backoff(attempt).await;
                     attempt += 1;
@@ -88,7 +89,7 @@ impl DynamoStore {
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_owned))
             .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|e| StoreError::Corrupt(Cause::with_source("building the request", e)))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 }
@@ -97,7 +98,7 @@ impl DynamoStore {
 pub(super) fn update(builder: UpdateBuilder) -> StoreResult<TransactWriteItem> {
     let update = builder
         .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        .map_err(|e| StoreError::Corrupt(Cause::with_source("building the request", e)))?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -122,11 +123,11 @@ pub(super) fn unavailable<E>(e: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata,
 {
-    StoreError::Unavailable(crate::sdk_fault::sdk_fault!(
+    StoreError::Unavailable(Cause::new(crate::sdk_fault::sdk_fault!(
         aws_sdk_dynamodb,
         "DynamoDB",
         &e
-    ))
+    )))
 }
 
 /// Cancelled solely for transient reasons: at least one item has one, and every other item
