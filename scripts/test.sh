@@ -17,11 +17,12 @@ if ! .venv/bin/python -c 'import moto, cfnlint, samcli' 2>/dev/null \
 fi
 export MOTO_PYTHON="$PWD/.venv/bin/python"
 
-step "Template: sam validate, sam validate --lint, cfn-lint"
+step "Template: sam validate, sam validate --lint, cfn-lint (default and China regions)"
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 .venv/bin/sam validate --template template.yaml
 .venv/bin/sam validate --lint --template template.yaml
-.venv/bin/cfn-lint template.yaml
+# The China regions (partition aws-cn) as well as the default one.
+.venv/bin/cfn-lint --regions "$AWS_DEFAULT_REGION" cn-north-1 cn-northwest-1 -- template.yaml
 
 step "cargo fmt --check"
 cargo fmt --all --check

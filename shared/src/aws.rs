@@ -62,7 +62,9 @@ pub fn dynamodb_client_from_lambda_env() -> Result<aws_sdk_dynamodb::Client, Str
         .credentials_provider(credentials)
         .retry_config(retry_config())
         .timeout_config(timeout_config());
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+    if let Some(endpoint) =
+        crate::partition::endpoint_override(|name| std::env::var(name).ok(), "dynamodb")
+    {
         config = config.endpoint_url(endpoint);
     }
     Ok(aws_sdk_dynamodb::Client::from_conf(config.build()))

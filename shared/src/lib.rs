@@ -30,6 +30,7 @@ pub mod gate;
 mod gate_tests;
 pub mod http;
 pub mod open_data;
+pub mod partition;
 pub mod password;
 pub mod principal;
 #[cfg(any(feature = "dynamodb", feature = "sns", feature = "secrets-manager"))]

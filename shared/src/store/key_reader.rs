@@ -25,14 +25,18 @@ pub struct SignedKeyReader {
     credentials: Credentials,
 }
 
+/// `AWS_ENDPOINT_URL_DYNAMODB`/`AWS_ENDPOINT_URL` when set, else DynamoDB in `region`'s
+/// partition (`amazonaws.com.cn` in the China regions).
+fn endpoint_from(lookup: impl Fn(&str) -> Option<String>, region: &str) -> String {
+    crate::partition::endpoint_override(lookup, "dynamodb")
+        .unwrap_or_else(|| crate::partition::regional_endpoint("dynamodb", region))
+}
+
 impl SignedKeyReader {
     pub fn from_lambda_env(table: &str) -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
         let region = var("AWS_REGION")?;
-        let endpoint = std::env::var("AWS_ENDPOINT_URL")
-            .unwrap_or_else(|_| format!("https://dynamodb.{region}.amazonaws.com"))
-            .trim_end_matches('/')
-            .to_owned();
+        let endpoint = endpoint_from(|name| std::env::var(name).ok(), &region);
         let credentials = Credentials::new(
             var("AWS_ACCESS_KEY_ID")?,
             var("AWS_SECRET_ACCESS_KEY")?,
@@ -41,6 +45,11 @@ impl SignedKeyReader {
             "lambda-environment",
         );
         Self::new(&endpoint, &region, table, credentials)
+    }
+
+    /// The endpoint the read goes to: the override, else DynamoDB in the region's partition.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     pub fn new(
@@ -137,6 +146,45 @@ mod tests {
     use crate::fake::serve;
     use crate::http::{HttpRequest, HttpResponse};
     use std::sync::{Arc, Mutex};
+
+    /// The authorizer configured for a China region reads from `amazonaws.com.cn`.
+    #[test]
+    fn an_authorizer_in_cn_north_1_addresses_amazonaws_com_cn() {
+        let lambda_env = |region: &'static str, endpoint: Option<&'static str>| {
+            move |name: &str| match name {
+                "AWS_REGION" => Some(region.to_owned()),
+                "AWS_ENDPOINT_URL" => endpoint.map(str::to_owned),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            endpoint_from(lambda_env("cn-north-1", None), "cn-north-1"),
+            "https://dynamodb.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            endpoint_from(lambda_env("cn-northwest-1", Some("")), "cn-northwest-1"),
+            "https://dynamodb.cn-northwest-1.amazonaws.com.cn",
+            "an empty override is no override"
+        );
+        assert_eq!(
+            endpoint_from(
+                lambda_env("cn-north-1", Some("http://127.0.0.1:5000/")),
+                "cn-north-1"
+            ),
+            "http://127.0.0.1:5000"
+        );
+        let reader = SignedKeyReader::new(
+            &endpoint_from(lambda_env("cn-north-1", None), "cn-north-1"),
+            "cn-north-1",
+            "t",
+            Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"),
+        )
+        .unwrap();
+        assert_eq!(
+            reader.endpoint(),
+            "https://dynamodb.cn-north-1.amazonaws.com.cn"
+        );
+    }
 
     #[tokio::test]
     async fn the_get_item_is_signed_with_sigv4_for_dynamodb_and_an_absent_item_is_none() {
