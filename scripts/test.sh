@@ -24,6 +24,9 @@ export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 # The China regions (partition aws-cn) as well as the default one.
 .venv/bin/cfn-lint --regions "$AWS_DEFAULT_REGION" cn-north-1 cn-northwest-1 -- template.yaml
 
+step "Operator scripts (secrets survive redeploys; secrets only on stdin) on moto"
+.venv/bin/python tests/scripts/test_operator_scripts.py
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -53,9 +53,6 @@ impl WeChatApps {
     pub fn parse(text: &str) -> Result<Self, String> {
         let raw: Raw = serde_json::from_str(text)
             .map_err(|_| "expected {\"apps\": {\"<appid>\": \"<app secret>\"}}".to_owned())?;
-        if raw.apps.is_empty() {
-            return Err("no app configured under \"apps\"".to_owned());
-        }
         let mut apps = BTreeMap::new();
         for (appid, secret) in raw.apps {
             let appid = AppId::parse(&appid).map_err(|_| format!("{appid:?} is not an app id"))?;
@@ -68,8 +65,14 @@ impl WeChatApps {
         Ok(Self { apps })
     }
 
-    /// The app a request names, or the only configured one when it names none.
+    /// The app a request names, or the only configured one when it names none. No app at all
+    /// (a fresh deployment: the template creates `{"apps": {}}`) is an operator's to fix.
     pub fn select(&self, requested: Option<&str>) -> Result<(AppId, AppSecret), AppError> {
+        if self.apps.is_empty() {
+            return Err(AppError::Misconfigured(
+                "no WeChat app in the secret yet: run scripts/set-app-secret.sh APPID".into(),
+            ));
+        }
         match requested {
             Some(raw) => {
                 let appid = AppId::parse(raw).map_err(|_| AppError::UnknownApp)?;
@@ -125,6 +128,17 @@ mod tests {
         assert_eq!(apps.select(Some("wx2")).unwrap().1.expose(), "s2");
     }
 
+    /// The template's first value: the functions start, and every login says MISCONFIGURED.
+    #[test]
+    fn no_app_yet_starts_but_every_selection_is_misconfigured() {
+        let apps = WeChatApps::parse(r#"{"apps": {}}"#).unwrap();
+        assert!(matches!(apps.select(None), Err(AppError::Misconfigured(_))));
+        assert!(matches!(
+            apps.select(Some("wx1")),
+            Err(AppError::Misconfigured(_))
+        ));
+    }
+
     #[test]
     fn secrets_compare_by_value() {
         assert_eq!(AppSecret::new("s1"), AppSecret::new("s1"));
@@ -142,7 +156,6 @@ mod tests {
         for bad in [
             "",
             "{}",
-            r#"{"apps":{}}"#,
             r#"{"apps":{"wx1":""}}"#,
             r#"{"apps":{"w x":"s"}}"#,
             "[]",
