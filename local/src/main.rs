@@ -1,4 +1,5 @@
-//! The local server: every wxlogin route in one process on 127.0.0.1:3000, on the embedded
+//! The local server: every wxlogin route in one process on 127.0.0.1:3000 (`HOST`, `PORT`;
+//! `HOST=0.0.0.0` for a phone on the LAN previewing the mini program), on the embedded
 //! default — in-memory store, signing keys generated at start, and a built-in fake WeChat
 //! (lenient: any well-formed code logs in). Set `WECHAT_APP_ID` and `WECHAT_APP_SECRET` to
 //! call the real WeChat instead. Not for production: state lives in memory only.
@@ -29,6 +30,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
+    let host: std::net::IpAddr = match std::env::var("HOST") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("HOST must be an IP address such as 0.0.0.0, got {text:?}"))?,
+        Err(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+    };
 
     // WeChat: the real one with real credentials, otherwise the built-in fake.
     let real = std::env::var("WECHAT_APP_ID")
@@ -77,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?,
     );
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = tokio::net::TcpListener::bind((host, port)).await?;
     let server = serve(
         listener,
         Arc::new(move |request| {
@@ -116,6 +124,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s -X POST {base}/auth/phone -H 'authorization: Bearer <access_token>' -d '{{\"code\":\"13800138000-1\"}}'\n  curl -s -X POST {base}/auth/sms/send -d '{{\"phone\":\"13800138000\"}}'   # the code is printed below\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
         mode = config.signup_mode
     );
+    if host.is_unspecified() {
+        println!(
+            "Listening on every interface: a phone previewing the mini program reaches http://<this computer's LAN address>:{port}\n(in WeChat DevTools, Details > Local Settings: tick \"Do not verify valid domain names\" / 不校验合法域名).\n"
+        );
+    }
     tokio::signal::ctrl_c().await?;
     Ok(())
 }
