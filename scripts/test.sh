@@ -36,6 +36,16 @@ cargo clippy -j2 --workspace --all-targets --locked -- -D warnings
 step "cargo build (the smoke tier runs these binaries)"
 cargo build -j2 --workspace --locked
 
+step "Post-deploy smoke check (scripts/smoke.sh) against the local server on HOST=0.0.0.0"
+smoke_port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HOST=0.0.0.0 PORT="$smoke_port" target/debug/wxlogin-local > target/smoke-local.log 2>&1 &
+smoke_pid=$!
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$smoke_port/.well-known/jwks.json" && break; sleep 0.1; done
+smoke_rc=0
+scripts/smoke.sh "http://127.0.0.1:$smoke_port" || smoke_rc=$?
+kill "$smoke_pid" 2>/dev/null || true
+[ "$smoke_rc" -eq 0 ] || { cat target/smoke-local.log; exit "$smoke_rc"; }
+
 step "cargo test: unit, DynamoDB on moto, Lambda smoke tiers"
 cargo test -j2 --workspace --locked
 
