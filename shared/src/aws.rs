@@ -6,7 +6,7 @@
 //! - `dynamodb_client_from_lambda_env` (feature `dynamodb`): region, credentials and endpoint
 //!   read from the variables Lambda sets, without aws-config, for the session function.
 //!
-//! `AWS_ENDPOINT_URL` (moto in the tests) is honoured by both. The authorizer's key reader
+//! `AWS_ENDPOINT_URL` (moto in the tests) is honoured by both; empty counts as unset. The authorizer's key reader
 //! signs its one request without the SDK (`store::key_reader`) and has its own HTTP timeouts.
 
 #[cfg(feature = "sdk-config")]
@@ -43,29 +43,114 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
 
 /// A DynamoDB client from the Lambda environment alone (`AWS_REGION`, the
 /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` Lambda sets,
-/// `AWS_ENDPOINT_URL`), without aws-config's credential chain: the function stays small and
-/// starts fast.
+/// `AWS_ENDPOINT_URL_DYNAMODB`/`AWS_ENDPOINT_URL`), without aws-config's credential chain: the
+/// function stays small and starts fast.
 #[cfg(feature = "dynamodb")]
 pub fn dynamodb_client_from_lambda_env() -> Result<aws_sdk_dynamodb::Client, String> {
     use aws_sdk_dynamodb::config::{Credentials, Region};
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let env = LambdaEnv::from_lookup(|name| std::env::var(name).ok())?;
     let credentials = Credentials::new(
-        var("AWS_ACCESS_KEY_ID")?,
-        var("AWS_SECRET_ACCESS_KEY")?,
-        std::env::var("AWS_SESSION_TOKEN").ok(),
+        env.access_key_id,
+        env.secret_access_key,
+        env.session_token,
         None,
         "lambda-environment",
     );
     let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(behavior_version())
-        .region(Region::new(var("AWS_REGION")?))
+        .region(Region::new(env.region))
         .credentials_provider(credentials)
         .retry_config(retry_config())
         .timeout_config(timeout_config());
-    if let Some(endpoint) =
-        crate::partition::endpoint_override(|name| std::env::var(name).ok(), "dynamodb")
-    {
+    if let Some(endpoint) = env.endpoint_url {
         config = config.endpoint_url(endpoint);
     }
     Ok(aws_sdk_dynamodb::Client::from_conf(config.build()))
+}
+
+/// What `dynamodb_client_from_lambda_env` reads. An empty value counts as unset, as aws-config
+/// treats it: `sam local invoke` gives every variable the template declares an empty value
+/// when nothing overrides it (`AWS_ENDPOINT_URL` among them), and an empty endpoint or session
+/// token must not reach the client.
+#[cfg(any(feature = "dynamodb", test))]
+#[derive(Debug, PartialEq, Eq)]
+struct LambdaEnv {
+    region: String,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    endpoint_url: Option<String>,
+}
+
+#[cfg(any(feature = "dynamodb", test))]
+impl LambdaEnv {
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let var = |name: &str| get(name).ok_or_else(|| format!("{name} is not set"));
+        Ok(Self {
+            region: var("AWS_REGION")?,
+            access_key_id: var("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: var("AWS_SECRET_ACCESS_KEY")?,
+            session_token: get("AWS_SESSION_TOKEN"),
+            endpoint_url: crate::partition::endpoint_override(&lookup, "dynamodb"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LambdaEnv;
+    use std::collections::HashMap;
+
+    /// The variables Lambda sets, plus `extra` (which may replace them).
+    fn read(extra: &[(&str, &str)]) -> Result<LambdaEnv, String> {
+        let mut vars: HashMap<String, String> = [
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        vars.retain(|_, v| v != "<unset>");
+        LambdaEnv::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn empty_endpoint_and_session_token_count_as_unset() {
+        let env = read(&[("AWS_ENDPOINT_URL", ""), ("AWS_SESSION_TOKEN", "")]).unwrap();
+        assert_eq!(env.endpoint_url, None);
+        assert_eq!(env.session_token, None);
+        assert_eq!(env.region, "us-east-1");
+        assert_eq!(read(&[]).unwrap(), env);
+    }
+
+    #[test]
+    fn a_set_endpoint_is_used_and_the_dynamodb_one_wins() {
+        let env = read(&[
+            ("AWS_ENDPOINT_URL", "http://host.docker.internal:5000"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ])
+        .unwrap();
+        assert_eq!(
+            env.endpoint_url.as_deref(),
+            Some("http://host.docker.internal:5000")
+        );
+        assert_eq!(env.session_token.as_deref(), Some("token"));
+        let env = read(&[
+            ("AWS_ENDPOINT_URL", "http://all"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://ddb"),
+        ])
+        .unwrap();
+        assert_eq!(env.endpoint_url.as_deref(), Some("http://ddb"));
+    }
+
+    #[test]
+    fn missing_or_empty_credentials_are_named() {
+        let err = read(&[("AWS_ACCESS_KEY_ID", "")]).unwrap_err();
+        assert_eq!(err, "AWS_ACCESS_KEY_ID is not set");
+        let err = read(&[("AWS_REGION", "<unset>")]).unwrap_err();
+        assert_eq!(err, "AWS_REGION is not set");
+    }
 }
