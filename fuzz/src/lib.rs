@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use wxlogin::domain::{AppId, LoginCode, OpenId, PhoneNumber, SessionKey, UnionId};
 use wxlogin::secrets::AppSecret;
-use wxlogin::sms::{SendFuture, SmsSender};
+use wxlogin::sms::{SendFuture, SmsSender, VerificationCode};
 use wxlogin::wechat::{WeChatApi, WeChatError, WxAccessToken, WxPhone, WxSession};
 
 /// WeChat's published WXBizDataCrypt sample (开放数据校验与解密).
@@ -187,10 +187,10 @@ impl KeptSms {
 }
 
 impl SmsSender for KeptSms {
-    fn send<'a>(&'a self, _phone: &'a PhoneNumber, text: &'a str) -> SendFuture<'a> {
+    fn send<'a>(&'a self, _phone: &'a PhoneNumber, code: VerificationCode<'a>) -> SendFuture<'a> {
         Box::pin(async move {
             if let Ok(mut last) = self.0.lock() {
-                *last = Some(text.to_owned());
+                *last = Some(code.code().to_owned());
             }
             Ok(())
         })

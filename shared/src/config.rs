@@ -1,6 +1,10 @@
 //! Configuration from the environment names of DESIGN §7. A bad value fails the cold start
 //! with a message naming the variable; nothing here is read per request.
 
+mod china_sms;
+
+pub use china_sms::{ChinaSmsSettings, DEFAULT_TENCENT_REGION, TemplateParams, TencentSmsSettings};
+
 use crate::domain::SignupMode;
 
 /// Why the configuration is unusable. Shown at cold start; never contains a secret value
@@ -34,6 +38,8 @@ pub struct Config {
     pub signup_mode: SignupMode,
     pub wechat_api_base: String,
     pub sms_sender: SmsSenderKind,
+    /// The China senders' settings: `Some` exactly when `sms_sender` is `Aliyun` or `Tencent`.
+    pub china_sms: Option<ChinaSmsSettings>,
     /// `AUTHORIZER_APP_IDS`: the appids an authorizer admits (comma-separated; empty: all).
     pub authorizer_app_ids: Vec<String>,
 }
@@ -43,6 +49,10 @@ pub struct Config {
 pub enum SmsSenderKind {
     /// Amazon SNS (the default).
     Sns,
+    /// Alibaba Cloud SMS (dysmsapi SendSms, signature V3).
+    Aliyun,
+    /// Tencent Cloud SMS (SendSms 2021-01-11, TC3-HMAC-SHA256).
+    Tencent,
     /// Printed to the log, never sent (local server).
     Log,
 }
@@ -82,12 +92,19 @@ impl Config {
         };
         let sms_sender = match get("SMS_SENDER").as_deref().map(str::trim) {
             None | Some("sns") => SmsSenderKind::Sns,
+            Some("aliyun") => SmsSenderKind::Aliyun,
+            Some("tencent") => SmsSenderKind::Tencent,
             Some("log") => SmsSenderKind::Log,
             Some(other) => {
                 return Err(ConfigError(format!(
-                    "SMS_SENDER must be \"sns\" or \"log\", got {other:?}"
+                    "SMS_SENDER must be \"sns\", \"aliyun\", \"tencent\" or \"log\", got {other:?}"
                 )));
             }
+        };
+        let china_sms = match sms_sender {
+            SmsSenderKind::Aliyun => Some(china_sms::read(&get, false)?),
+            SmsSenderKind::Tencent => Some(china_sms::read(&get, true)?),
+            SmsSenderKind::Sns | SmsSenderKind::Log => None,
         };
         let wechat_api_base = get("WECHAT_API_BASE")
             .unwrap_or_else(|| DEFAULT_WECHAT_API_BASE.to_owned())
@@ -115,7 +132,7 @@ impl Config {
         // Inside Lambda a logged code would be a live credential in CloudWatch.
         if sms_sender == SmsSenderKind::Log && get("AWS_LAMBDA_FUNCTION_NAME").is_some() {
             return Err(ConfigError(
-                "SMS_SENDER=log prints live codes and is refused inside Lambda: use \"sns\""
+                "SMS_SENDER=log prints live codes and is refused inside Lambda: use \"sns\", \"aliyun\" or \"tencent\""
                     .to_owned(),
             ));
         }
@@ -147,6 +164,7 @@ impl Config {
             signup_mode,
             wechat_api_base,
             sms_sender,
+            china_sms,
             authorizer_app_ids,
         })
     }
@@ -219,6 +237,90 @@ mod tests {
         assert!(err.0.contains("SMS_SENDER"), "{err}");
         let sns = config(&[("AWS_LAMBDA_FUNCTION_NAME", "wxlogin-account")]).unwrap();
         assert_eq!(sns.sms_sender, SmsSenderKind::Sns);
+    }
+
+    const ALIYUN: [(&str, &str); 4] = [
+        ("SMS_SENDER", "aliyun"),
+        ("SMS_CREDENTIALS_SECRET_ID", "wxlogin/sms"),
+        ("SMS_SIGN_NAME", "阿里云短信测试"),
+        ("SMS_TEMPLATE_ID", "SMS_154950909"),
+    ];
+
+    #[test]
+    fn the_aliyun_sender_reads_its_settings_and_names_what_is_missing() {
+        let c = config(&ALIYUN).unwrap();
+        assert_eq!(c.sms_sender, SmsSenderKind::Aliyun);
+        let s = c.china_sms.unwrap();
+        assert_eq!(s.credentials_secret_id, "wxlogin/sms");
+        assert_eq!(s.sign_name, "阿里云短信测试");
+        assert_eq!(s.template_id, "SMS_154950909");
+        assert_eq!(s.template_params, TemplateParams::Code);
+        assert_eq!((s.endpoint_url, s.tencent), (None, None));
+        for missing in [
+            "SMS_CREDENTIALS_SECRET_ID",
+            "SMS_SIGN_NAME",
+            "SMS_TEMPLATE_ID",
+        ] {
+            let pairs: Vec<_> = ALIYUN
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = config(&pairs).unwrap_err();
+            assert!(err.0.contains(missing), "{err}");
+        }
+        let mut pairs = ALIYUN.to_vec();
+        pairs.extend([
+            ("SMS_TEMPLATE_PARAMS", "code,minutes"),
+            ("SMS_ENDPOINT_URL", "http://127.0.0.1:9/"),
+        ]);
+        let s = config(&pairs).unwrap().china_sms.unwrap();
+        assert_eq!(s.template_params, TemplateParams::CodeAndMinutes);
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://127.0.0.1:9"));
+        for (name, bad) in [
+            ("SMS_TEMPLATE_PARAMS", "minutes"),
+            ("SMS_ENDPOINT_URL", "ftp://x"),
+            ("SMS_ENDPOINT_URL", "https://x/path"),
+            ("SMS_SIGN_NAME", "two\nlines"),
+        ] {
+            let mut pairs = ALIYUN.to_vec();
+            pairs.push((name, bad));
+            let err = config(&pairs).unwrap_err();
+            assert!(err.0.contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_tencent_sender_needs_the_app_id_and_defaults_the_region() {
+        let mut pairs = ALIYUN.to_vec();
+        pairs[0] = ("SMS_SENDER", "tencent");
+        let err = config(&pairs).unwrap_err();
+        assert!(err.0.contains("TENCENT_SMS_APP_ID"), "{err}");
+        pairs.push(("TENCENT_SMS_APP_ID", "1400006666"));
+        let c = config(&pairs).unwrap();
+        assert_eq!(c.sms_sender, SmsSenderKind::Tencent);
+        let t = c.china_sms.unwrap().tencent.unwrap();
+        assert_eq!(
+            (t.app_id.as_str(), t.region.as_str()),
+            ("1400006666", "ap-guangzhou")
+        );
+        pairs.push(("TENCENT_SMS_REGION", "ap-beijing"));
+        let t = config(&pairs).unwrap().china_sms.unwrap().tencent.unwrap();
+        assert_eq!(t.region, "ap-beijing");
+        pairs.push(("TENCENT_SMS_REGION", "Guangzhou!"));
+        assert!(config(&pairs).unwrap_err().0.contains("TENCENT_SMS_REGION"));
+        let bad_app = [("SMS_SENDER", "tencent"), ("TENCENT_SMS_APP_ID", "app-1")];
+        let mut pairs = ALIYUN[1..].to_vec();
+        pairs.extend(bad_app);
+        assert!(config(&pairs).unwrap_err().0.contains("TENCENT_SMS_APP_ID"));
+        // Unused elsewhere: SNS ignores them.
+        assert_eq!(config(&[]).unwrap().china_sms, None);
+        assert!(
+            config(&[("SMS_SENDER", "twilio")])
+                .unwrap_err()
+                .0
+                .contains("SMS_SENDER")
+        );
     }
 
     #[test]

@@ -56,8 +56,16 @@ pub fn sha1_hex(data: &[u8]) -> String {
 }
 
 pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    hex(&hmac_sha256(key, data))
+}
+
+/// HMAC-SHA256 as bytes (key derivation chains such as Tencent's TC3 need the raw form).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    hex(hmac::sign(&key, data).as_ref())
+    let tag = hmac::sign(&key, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
 }
 
 /// Constant-time equality for secrets of equal length.

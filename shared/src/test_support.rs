@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::fake::{FakeWeChat, HttpServer};
 use crate::flows::{Backend, LoginOutcome, LoginRequest, SessionTokens};
 use crate::secrets::InMemorySecrets;
-use crate::sms::{SendFuture, SmsSender};
+use crate::sms::{SendFuture, SmsSender, VerificationCode};
 use crate::store::InMemoryStore;
 use crate::tokens::{Keyring, TokenIssuer, TokenVerifier};
 use crate::wechat::client::WeChatClient;
@@ -155,12 +155,12 @@ impl CapturedSms {
 }
 
 impl SmsSender for CapturedSms {
-    fn send<'a>(&'a self, phone: &'a PhoneNumber, text: &'a str) -> SendFuture<'a> {
+    fn send<'a>(&'a self, phone: &'a PhoneNumber, code: VerificationCode<'a>) -> SendFuture<'a> {
         Box::pin(async move {
             self.0
                 .lock()
                 .map_err(|e| e.to_string())?
-                .push((phone.e164().to_owned(), text.to_owned()));
+                .push((phone.e164().to_owned(), code.english_text()));
             Ok(())
         })
     }

@@ -1,11 +1,11 @@
 //! Lambda `account`: SMS codes and passwords, the login paths without WeChat's paid phone
-//! button. Same cold start as code-exchange, plus the SMS sender chosen by `SMS_SENDER` (over
-//! the same SDK configuration: it is loaded once).
+//! button. Same cold start as code-exchange, plus the SMS sender chosen by `SMS_SENDER` (SNS,
+//! Alibaba Cloud or Tencent Cloud, over the same SDK configuration: it is loaded once).
 
 use wxlogin::aws::load_sdk_config;
-use wxlogin::config::{Config, SmsSenderKind};
+use wxlogin::config::Config;
 use wxlogin::http::routes::account;
-use wxlogin::sms::{LogSender, SmsSender, SnsSender};
+use wxlogin::sms::select::production_sender;
 use wxlogin::wiring::production_backend;
 
 #[tokio::main(flavor = "current_thread")]
@@ -14,10 +14,7 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
     let config = Config::from_env()?;
     let sdk = load_sdk_config().await;
     let backend = production_backend(&config, &sdk).await?;
-    let sender: Box<dyn SmsSender> = match config.sms_sender {
-        SmsSenderKind::Sns => Box::new(SnsSender::new(&sdk)),
-        SmsSenderKind::Log => Box::new(LogSender),
-    };
+    let sender = production_sender(&config, &sdk).await?;
     wxlogin::lambda::run_http(|request| {
         let (backend, sender) = (&backend, &*sender);
         async move { account::handle(backend, sender, &request).await }

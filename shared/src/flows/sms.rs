@@ -10,7 +10,7 @@ use crate::domain::PhoneNumber;
 use crate::error::Cause;
 use crate::error::{AppError, AppResult};
 use crate::secrets::SecretSource;
-use crate::sms::SmsSender;
+use crate::sms::{SmsSender, VerificationCode};
 use crate::store::CounterHit;
 use crate::store::{Counters, SmsCodes};
 
@@ -74,10 +74,9 @@ impl<S: SmsCodes + Counters, W, X: SecretSource> Backend<S, W, X> {
         self.store
             .put_sms_code(phone, &stored, now + CODE_TTL_SECS)
             .await?;
-        let text =
-            format!("Your verification code is {code}. It expires in 5 minutes. Do not share it.");
+        // Each sender words the message (SNS) or fills its approved template (China).
         sender
-            .send(phone, &text)
+            .send(phone, VerificationCode::new(&code, CODE_TTL_SECS))
             .await
             .map_err(|e| AppError::ServiceUnavailable(Cause::new(format!("SMS not sent: {e}"))))?;
         tracing::info!(phone = %phone, "SMS code sent");
