@@ -6,7 +6,8 @@
 //! bare level among its comma-separated directives), else INFO. One level for every target:
 //! per-target directives (`wxlogin::wechat=debug`) are skipped, because the directive filter
 //! (`Targets`, or `EnvFilter` and its regex engine) adds 8 KB to every function binary for a
-//! switch Lambda's own control already gives.
+//! switch Lambda's own control already gives. Release builds compile TRACE callsites out
+//! (`release_max_level_debug` in the workspace manifest: 256 KB less per binary).
 
 use tracing_subscriber::filter::LevelFilter;
 
