@@ -2,7 +2,11 @@
 //! `HOST=0.0.0.0` for a phone on the LAN previewing the mini program), on the embedded
 //! default — in-memory store, signing keys generated at start, and a built-in fake WeChat
 //! (lenient: any well-formed code logs in). Set `WECHAT_APP_ID` and `WECHAT_APP_SECRET` to
-//! call the real WeChat instead. Not for production: state lives in memory only.
+//! call the real WeChat instead. SMS codes are printed (`LOCAL_SMS=aliyun|tencent`: first
+//! signed by the production China SMS client and sent to a built-in fake gateway). Not for
+//! production: state lives in memory only.
+
+mod fake_sms;
 
 use std::sync::Arc;
 use wxlogin::authorizer;
@@ -13,7 +17,7 @@ use wxlogin::flows::{Backend, SessionService};
 use wxlogin::http::routes::{account, bind_phone, code_exchange, not_found, session};
 use wxlogin::http::{HttpRequest, HttpResponse};
 use wxlogin::secrets::InMemorySecrets;
-use wxlogin::sms::LogSender;
+use wxlogin::sms::{LogSender, SmsSender};
 use wxlogin::store::InMemoryStore;
 use wxlogin::tokens::{Keyring, TokenIssuer};
 use wxlogin::wechat::client::WeChatClient;
@@ -85,11 +89,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?,
     );
 
+    // SMS: printed by the log sender, or signed and sent to a fake China gateway first.
+    let china_sms = fake_sms::LocalChinaSms::from_env().await?;
+    let sms_line = china_sms.as_ref().map_or_else(
+        || "printed below".to_owned(),
+        |c| {
+            format!(
+                "sent to the built-in fake {} gateway, printed below",
+                c.provider()
+            )
+        },
+    );
+    let sender: Arc<dyn SmsSender> = match china_sms {
+        Some(china) => Arc::new(china),
+        None => Arc::new(LogSender),
+    };
+
     let listener = tokio::net::TcpListener::bind((host, port)).await?;
     let server = serve(
         listener,
         Arc::new(move |request| {
-            let (backend, sessions) = (backend.clone(), sessions.clone());
+            let (backend, sessions, sender) = (backend.clone(), sessions.clone(), sender.clone());
             // One deadline per request, as a Lambda invocation has.
             let deadline = tokio::time::Instant::now() + wxlogin::deadline::LOCAL_BUDGET;
             Box::pin(wxlogin::deadline::within(deadline, async move {
@@ -99,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     bind_phone::handle(&*backend, &request).await
                 } else if account::serves(&request) {
                     // Locally the SMS is printed to this terminal, never sent.
-                    account::handle(&*backend, &LogSender, &request).await
+                    account::handle(&*backend, &*sender, &request).await
                 } else if session::serves(&request) {
                     // API Gateway runs the authorizer before /auth/me; so does the local server.
                     if request.path == "/auth/me" && !authorized(&sessions, &request).await {
@@ -121,7 +141,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the real WeChat"
     };
     println!(
-        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s -X POST {base}/auth/phone -H 'authorization: Bearer <access_token>' -d '{{\"code\":\"13800138000-1\"}}'\n  curl -s -X POST {base}/auth/sms/send -d '{{\"phone\":\"13800138000\"}}'   # the code is printed below\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
+        "wxlogin local server on {base}\n  app: {appid}  WeChat: {wechat}  signup mode: {mode:?}\n\nTry it:\n  curl -s -X POST {base}/auth/login -H 'content-type: application/json' -d '{{\"code\":\"alice-1\"}}'\n  curl -s -X POST {base}/auth/refresh -H 'content-type: application/json' -d '{{\"refresh_token\":\"<refresh_token from the login>\"}}'\n  curl -s -X POST {base}/auth/phone -H 'authorization: Bearer <access_token>' -d '{{\"code\":\"13800138000-1\"}}'\n  curl -s -X POST {base}/auth/sms/send -d '{{\"phone\":\"13800138000\"}}'   # the code is {sms_line}\n  curl -s {base}/auth/me -H 'authorization: Bearer <access_token>'\n  curl -s {base}/demo/protected -H 'authorization: Bearer <access_token>'   # a customer route behind the authorizer\n",
         mode = config.signup_mode
     );
     if host.is_unspecified() {
