@@ -24,7 +24,7 @@ pub fn endpoint_override(lookup: impl Fn(&str) -> Option<String>, service: &str)
     let specific = format!("AWS_ENDPOINT_URL_{}", service.to_ascii_uppercase());
     [specific.as_str(), "AWS_ENDPOINT_URL"]
         .into_iter()
-        .filter_map(|name| lookup(name))
+        .filter_map(lookup)
         .map(|value| value.trim().trim_end_matches('/').to_owned())
         .find(|value| !value.is_empty())
 }
