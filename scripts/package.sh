@@ -38,6 +38,9 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/.aws-sam/cargo-target}"
 
 started=$(date +%s)
+# When the sources were read: a file changed during the build is newer than this stamp, so
+# scripts/sam-local.sh rebuilds (the built template's own mtime is the end of the build).
+mkdir -p .aws-sam && touch .aws-sam/build.started
 sam build --parameter-overrides "Architectures=$arch"
 elapsed=$(( $(date +%s) - started ))
 

@@ -100,7 +100,12 @@ arch = sys.argv[1]
 built = ".aws-sam/build/template.yaml"
 if not os.path.exists(built):
     sys.exit(print("no build yet"))
-stamp = os.path.getmtime(built)
+# scripts/package.sh stamps the start of its build; a plain `sam build` leaves only the
+# built template, written at the end.
+started = ".aws-sam/build.started"
+stamp = os.path.getmtime(started if os.path.exists(started) else built)
+if stamp > os.path.getmtime(built):
+    sys.exit(print("the last build did not finish"))
 for top in ["template.yaml", "Cargo.toml", "Cargo.lock", "shared", "functions"]:
     for dirpath, _, files in os.walk(top) if os.path.isdir(top) else [("", [], [top])]:
         for f in files:
@@ -126,6 +131,27 @@ elif [ -n "$needs_build" ]; then
 else
   echo ".aws-sam/build is up to date ($arch)"
 fi
+
+# SAM drops an --env-vars entry the template does not declare, silently: a function without
+# AWS_ENDPOINT_URL would talk to real AWS. Refuse to run unless the built template declares
+# it for every function, and every other variable of events/env.json for some function.
+.venv/bin/python - <<'PY'
+import json, sys
+from samcli.yamlhelper import yaml_parse
+t = yaml_parse(open(".aws-sam/build/template.yaml").read())
+glob = t.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+fns = {n: r for n, r in t["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+declared = {n: set(glob) | set(r["Properties"].get("Environment", {}).get("Variables", {})) for n, r in fns.items()}
+env = json.load(open("events/env.json"))
+problems = [f"{n} does not declare AWS_ENDPOINT_URL" for n, d in declared.items() if "AWS_ENDPOINT_URL" not in d]
+problems += [f"no function declares {v}" for v in env["Parameters"] if not any(v in d for d in declared.values())]
+for fn, vars_ in env.items():
+    if fn != "Parameters":
+        problems += [f"{fn} does not declare {v}" for v in vars_ if v not in declared.get(fn, set())]
+if problems:
+    sys.exit("the built template would drop events/env.json entries:\n  " + "\n  ".join(problems))
+print(f"the built template declares every variable of events/env.json ({len(fns)} functions)")
+PY
 
 step "moto on 0.0.0.0:$moto_port, fake WeChat on 0.0.0.0:$wechat_port"
 pids=()
