@@ -22,7 +22,13 @@ const WARM: usize = 40;
 
 #[tokio::main]
 async fn main() {
-    let release = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+    // WXLOGIN_BENCH_BINARIES: another build's release folder (say, an older commit's), so
+    // that two builds are measured by the same harness on the same moto.
+    let release = std::env::var_os("WXLOGIN_BENCH_BINARIES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release")
+        });
     let binary = release.join("code-exchange");
     assert!(
         binary.exists(),
