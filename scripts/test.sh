@@ -27,6 +27,9 @@ export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 step "Operator scripts (secrets survive redeploys; secrets only on stdin) on moto"
 .venv/bin/python tests/scripts/test_operator_scripts.py
 
+step "READMEs: English and Chinese list the same commands and code"
+.venv/bin/python tests/scripts/test_readme_languages.py
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
