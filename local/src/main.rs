@@ -68,16 +68,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     secrets.set("local/signing-key", &Keyring::generate_secret_json(None));
     let store = InMemoryStore::new();
-    let backend = Arc::new(Backend::new(
-        store.clone(),
-        WeChatClient::new(&wechat_base)?,
-        Arc::new(secrets),
-        "local/wechat",
-        "local/signing-key",
-        TokenIssuer::new(config.tokens.clone()),
-        config.signup_mode,
-        Arc::new(SystemClock),
-    ));
+    let backend = Arc::new(
+        Backend::new(
+            store.clone(),
+            WeChatClient::new(&wechat_base)?,
+            Arc::new(secrets),
+            "local/wechat",
+            "local/signing-key",
+            TokenIssuer::new(config.tokens.clone()),
+            config.signup_mode,
+            Arc::new(SystemClock),
+        )
+        .with_limits(config.limits.clone()),
+    );
     backend.load_secrets().await?;
     let sessions = Arc::new(
         SessionService::new(

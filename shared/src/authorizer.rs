@@ -66,6 +66,7 @@ pub async fn authorize<D: PublishedKeySource>(
         },
     };
     let latency_us = started.elapsed().as_micros() as u64;
+    crate::metrics::duration(started.elapsed().as_secs_f64() * 1000.0);
     match outcome {
         Ok(caller) => {
             tracing::info!(request_id, route = "authorizer", authorized = true, user_id = %caller.user_id, latency_us, "request");

@@ -2,8 +2,10 @@
 //! with a message naming the variable; nothing here is read per request.
 
 mod china_sms;
+mod limits;
 
 pub use china_sms::{ChinaSmsSettings, DEFAULT_TENCENT_REGION, TemplateParams, TencentSmsSettings};
+pub use limits::{Budget, BudgetAction, Limits, RATE_DEFAULTS, Rate, SmsCountries};
 
 use crate::domain::SignupMode;
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub china_sms: Option<ChinaSmsSettings>,
     /// `AUTHORIZER_APP_IDS`: the appids an authorizer admits (comma-separated; empty: all).
     pub authorizer_app_ids: Vec<String>,
+    /// The abuse guard's limits (`LIMIT_*`, `*_BUDGET`, `SMS_COUNTRIES`).
+    pub limits: Limits,
 }
 
 /// `SMS_SENDER`: how SMS codes leave (DESIGN §7).
@@ -166,6 +170,7 @@ impl Config {
             sms_sender,
             china_sms,
             authorizer_app_ids,
+            limits: Limits::read(&get)?,
         })
     }
 

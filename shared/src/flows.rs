@@ -1,6 +1,7 @@
 //! The login rules, as pure flows over the ports (`Store`, `WeChatApi`, `SecretSource`,
 //! `Clock`) — no AWS SDK, no HTTP, no Lambda types here. One module per flow.
 
+pub mod abuse_guard;
 pub mod app_secret;
 pub mod backend;
 pub mod bind_phone;
@@ -26,6 +27,8 @@ mod account_tests;
 mod bind_tests;
 #[cfg(test)]
 mod credential_tests;
+#[cfg(test)]
+mod guard_tests;
 #[cfg(test)]
 mod login_tests;
 #[cfg(test)]

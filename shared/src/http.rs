@@ -90,4 +90,5 @@ pub fn log_outcome(
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
+    crate::metrics::duration(started.elapsed().as_secs_f64() * 1000.0);
 }

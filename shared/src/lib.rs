@@ -29,6 +29,7 @@ pub mod gate;
 #[cfg(test)]
 mod gate_tests;
 pub mod http;
+pub mod metrics;
 pub mod open_data;
 pub mod partition;
 pub mod password;

@@ -93,6 +93,7 @@ impl Harness {
             .login(LoginRequest {
                 code: LoginCode::parse(code).unwrap(),
                 appid: Some(appid.to_owned()),
+                source_ip: None,
             })
             .await
     }

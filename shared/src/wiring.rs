@@ -27,7 +27,8 @@ pub async fn production_backend(
         TokenIssuer::new(config.tokens.clone()),
         config.signup_mode,
         Arc::new(SystemClock),
-    );
+    )
+    .with_limits(config.limits.clone());
     backend.load_secrets().await?;
     Ok(backend)
 }

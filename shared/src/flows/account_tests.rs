@@ -75,6 +75,7 @@ async fn sms_bind(
                 phone: phone(raw),
                 code,
             },
+            None,
         )
         .await
 }
@@ -209,10 +210,10 @@ async fn an_sms_code_works_once() {
         phone: phone("13900139000"),
         code: code.clone(),
     };
-    h.backend.bind_phone(&who, proof()).await.unwrap();
+    h.backend.bind_phone(&who, proof(), None).await.unwrap();
     // The same bind would be idempotent: only the spent code can refuse it.
     assert!(matches!(
-        h.backend.bind_phone(&who, proof()).await,
+        h.backend.bind_phone(&who, proof(), None).await,
         Err(AppError::InvalidCode)
     ));
 }
@@ -337,7 +338,11 @@ async fn sms_binds_follow_the_account_rules_like_wechat_binds() {
         .issue_phone_code(APP, "dan2", "86", "13600136001", false);
     let dan2 = h.session(APP, "dan2").await;
     h.backend
-        .bind_phone(&claimant_of(&dan2, APP, "dan2"), PhoneProof::Code(code))
+        .bind_phone(
+            &claimant_of(&dan2, APP, "dan2"),
+            PhoneProof::Code(code),
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -387,7 +392,7 @@ async fn two_users_racing_one_sms_code_for_one_phone_make_one_owner() {
                     phone: phone(raw),
                     code,
                 };
-                (s.user.id, backend.bind_phone(&who, proof).await)
+                (s.user.id, backend.bind_phone(&who, proof, None).await)
             }));
         }
         let mut winners = Vec::new();

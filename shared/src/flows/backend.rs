@@ -1,6 +1,7 @@
 //! Everything a flow needs, built once per cold start and borrowed by every request.
 
 use crate::clock::SharedClock;
+use crate::config::Limits;
 use crate::domain::SignupMode;
 use crate::error::AppResult;
 use crate::secrets::{CachedSecret, SecretSource, WeChatApps};
@@ -17,6 +18,8 @@ pub struct Backend<S, W, X> {
     pub keys: CachedSecret<X, Keyring>,
     pub issuer: TokenIssuer,
     pub signup_mode: SignupMode,
+    /// The abuse guard's limits (`flows/abuse_guard.rs`); the defaults until `with_limits`.
+    pub limits: Limits,
     pub clock: SharedClock,
     /// WeChat access_tokens for the phone APIs, per app, for this instance.
     pub access_tokens: crate::wechat::access_token::AccessTokenCache,
@@ -54,11 +57,18 @@ impl<S: KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
             keys: CachedSecret::new(secrets, signing_key_secret_id, parse_keyring, clock.clone()),
             issuer,
             signup_mode,
+            limits: Limits::default(),
             clock,
             access_tokens: Default::default(),
             published_kid: std::sync::Mutex::new(None),
             verifier: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The limits from the configuration (`Config::limits`).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Loads both secrets, failing when either is missing or malformed (cold start).

@@ -8,12 +8,14 @@
 //!   data itself is one answer (`DECRYPT_FAILED`); a missing, expired or rotated key is
 //!   `SESSION_KEY_STALE` (`checksession` tells a rotated key from bad data).
 
+use super::abuse_guard::source_scope;
 use super::backend::Backend;
 use super::binding::Bound;
 use super::session_tokens::{SessionFor, SessionTokens};
 use crate::crypto::sha256_hex;
 use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Counter};
 use crate::open_data::{self, OpenDataError};
 use crate::principal::Principal;
 use crate::secrets::SecretSource;
@@ -48,13 +50,15 @@ impl<S, W: WeChatApi, X: SecretSource> Backend<S, W, X>
 where
     S: CodeClaims + SmsCodes + Counters + Sessions + Identities + PhoneOwnership + KeyDirectory,
 {
+    /// `source_ip`: the address API Gateway saw, for the abuse guard's per-address limits.
     pub async fn bind_phone(
         &self,
         claimant: &Principal,
         proof: PhoneProof,
+        source_ip: Option<&str>,
     ) -> AppResult<SessionTokens> {
         let phone = match proof {
-            PhoneProof::Code(code) => self.phone_from_code(claimant, &code).await?,
+            PhoneProof::Code(code) => self.phone_from_code(claimant, &code, source_ip).await?,
             PhoneProof::Sms { phone, code } => {
                 self.verify_sms_code(&phone, &code).await?;
                 phone
@@ -83,7 +87,12 @@ where
         .await
     }
 
-    async fn phone_from_code(&self, claimant: &Principal, code: &str) -> AppResult<PhoneNumber> {
+    async fn phone_from_code(
+        &self,
+        claimant: &Principal,
+        code: &str,
+        source_ip: Option<&str>,
+    ) -> AppResult<PhoneNumber> {
         let (appid, openid) = (claimant.appid(), claimant.openid());
         let digest = sha256_hex(format!("{}:{code}", appid.as_str()).as_bytes());
         let now = self.clock.now();
@@ -107,8 +116,14 @@ where
             }
             PhoneCodeClaim::Fresh => {}
         }
+        if let Err(refused) = self.before_paying(claimant, source_ip).await {
+            // Nothing was asked of WeChat: the same code may be tried again.
+            self.store.release_phone_code(appid, &digest).await?;
+            return Err(refused);
+        }
         match self.ask_wechat_for_phone(claimant, code).await {
             Ok(phone) => {
+                metrics::count(Counter::PaidPhoneCalls);
                 self.store
                     .complete_phone_code(appid, &digest, &phone)
                     .await?;
@@ -120,6 +135,43 @@ where
                 Err(e)
             }
         }
+    }
+
+    /// The fee guard, before a paid `getuserphonenumber`: what stored state already answers
+    /// (a user with a bound phone cannot bind another: `PHONE_ALREADY_BOUND`), then the
+    /// per-openid and per-address limits and the app's daily budget.
+    async fn before_paying(&self, claimant: &Principal, source_ip: Option<&str>) -> AppResult<()> {
+        if let Principal::User(session) = claimant
+            && self
+                .store
+                .get_user(&session.user_id)
+                .await?
+                .is_some_and(|user| user.phone.is_some())
+        {
+            tracing::info!(appid = %claimant.appid(), "phone already bound; WeChat not paid");
+            return Err(AppError::PhoneAlreadyBound);
+        }
+        let limits = &self.limits;
+        let who = format!(
+            "{}#{}",
+            claimant.appid().as_str(),
+            claimant.openid().as_str()
+        );
+        self.admit("phone-user", &who, limits.phone_per_user)
+            .await?;
+        self.admit(
+            "phone-address",
+            &source_scope(source_ip),
+            limits.phone_per_address,
+        )
+        .await?;
+        self.spend(
+            "PHONE_BUDGET",
+            claimant.appid().as_str(),
+            limits.phone_budget,
+        )
+        .await?;
+        Ok(())
     }
 
     async fn ask_wechat_for_phone(
@@ -201,6 +253,13 @@ where
         why: &str,
     ) -> AppError {
         let (appid, openid) = (claimant.appid(), claimant.openid());
+        let who = format!("{}#{}", appid.as_str(), openid.as_str());
+        if let Err(refused) = self
+            .admit("checksession", &who, self.limits.checksession_per_user)
+            .await
+        {
+            return refused;
+        }
         let now = self.clock.now();
         let checked = self
             .with_app_secret(appid, |secret| async move {

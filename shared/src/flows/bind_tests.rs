@@ -35,7 +35,9 @@ async fn bind_code(
     pure: &str,
 ) -> Result<SessionTokens, AppError> {
     let code = h.wechat.issue_phone_code(APP, user, "86", pure, false);
-    h.backend.bind_phone(who, PhoneProof::Code(code)).await
+    h.backend
+        .bind_phone(who, PhoneProof::Code(code), None)
+        .await
 }
 
 #[tokio::test]
@@ -73,12 +75,12 @@ async fn a_retried_code_returns_the_first_result_without_a_second_paid_call() {
         .issue_phone_code(APP, "bob", "86", "13900139000", false);
     let first = h
         .backend
-        .bind_phone(&who, PhoneProof::Code(code.clone()))
+        .bind_phone(&who, PhoneProof::Code(code.clone()), None)
         .await
         .unwrap();
     let retry = h
         .backend
-        .bind_phone(&who, PhoneProof::Code(code.clone()))
+        .bind_phone(&who, PhoneProof::Code(code.clone()), None)
         .await
         .unwrap();
     assert_eq!(first.user, retry.user);
@@ -87,7 +89,7 @@ async fn a_retried_code_returns_the_first_result_without_a_second_paid_call() {
     let other = h.session(APP, "carol").await;
     let err = h
         .backend
-        .bind_phone(&claimant_of(&other, "carol"), PhoneProof::Code(code))
+        .bind_phone(&claimant_of(&other, "carol"), PhoneProof::Code(code), None)
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::InvalidCode), "{err:?}");
@@ -102,22 +104,26 @@ async fn openid_mode_rules_taken_already_bound_and_idempotent() {
     bind_code(&h, &claimant_of(&a, "dan"), "dan", "13700137000")
         .await
         .unwrap();
-    // Same phone again for the same user: 200.
-    assert!(
-        bind_code(&h, &claimant_of(&a, "dan"), "dan", "13700137000")
-            .await
-            .is_ok()
-    );
+    // A new paid code from a user whose phone is bound (even the same number): decided from
+    // the stored user, PHONE_ALREADY_BOUND, and WeChat is not paid again.
+    let paid = h.wechat.calls(PHONE);
+    assert!(matches!(
+        bind_code(&h, &claimant_of(&a, "dan"), "dan", "13700137000").await,
+        Err(AppError::PhoneAlreadyBound)
+    ));
+    assert_eq!(h.wechat.calls(PHONE), paid, "no paid call for a bound user");
     // Another user: PHONE_TAKEN.
     assert!(matches!(
         bind_code(&h, &claimant_of(&b, "eve"), "eve", "13700137000").await,
         Err(AppError::PhoneTaken)
     ));
-    // A different phone for a user who has one: PHONE_ALREADY_BOUND.
+    // A different phone for a user who has one: PHONE_ALREADY_BOUND, no paid call either.
+    let paid = h.wechat.calls(PHONE);
     assert!(matches!(
         bind_code(&h, &claimant_of(&a, "dan"), "dan", "13600136000").await,
         Err(AppError::PhoneAlreadyBound)
     ));
+    assert_eq!(h.wechat.calls(PHONE), paid);
 }
 
 #[tokio::test]
@@ -153,7 +159,7 @@ async fn phone_mode_creates_links_or_refuses_by_the_owner_of_the_phone() {
     };
     let linked = h
         .backend
-        .bind_phone(&who, PhoneProof::Code(code))
+        .bind_phone(&who, PhoneProof::Code(code), None)
         .await
         .unwrap();
     assert_eq!(linked.user.id, r.user.id);
@@ -174,7 +180,7 @@ async fn concurrent_binds_of_one_phone_have_one_winner() {
             .issue_phone_code(APP, &user, "86", "13400134000", false);
         let backend = h.backend.clone();
         tasks.push(tokio::spawn(async move {
-            backend.bind_phone(&who, PhoneProof::Code(code)).await
+            backend.bind_phone(&who, PhoneProof::Code(code), None).await
         }));
     }
     let (mut ok, mut taken) = (0, 0);
@@ -218,7 +224,7 @@ async fn country_code_as_a_number_and_foreign_numbers_are_stored_in_e164() {
         .issue_phone_code(APP, "jay", "1", "4155550123", true);
     let r = h
         .backend
-        .bind_phone(&claimant_of(&s, "jay"), PhoneProof::Code(code))
+        .bind_phone(&claimant_of(&s, "jay"), PhoneProof::Code(code), None)
         .await
         .unwrap();
     assert_eq!(r.user.phone.as_deref(), Some("****0123"));
@@ -241,21 +247,24 @@ async fn wechat_phone_failures_map_and_release_the_code() {
     h.wechat.misbehave(PHONE, Misbehaviour::Errcode(45011));
     assert!(matches!(
         h.backend
-            .bind_phone(&who, PhoneProof::Code(code.clone()))
+            .bind_phone(&who, PhoneProof::Code(code.clone()), None)
             .await,
         Err(AppError::RateLimited { .. })
     ));
     // The claim was released: the same code works now.
     assert!(
         h.backend
-            .bind_phone(&who, PhoneProof::Code(code))
+            .bind_phone(&who, PhoneProof::Code(code), None)
             .await
             .is_ok()
     );
-    let bad = h.wechat.issue_phone_code(APP, "kim", "86", "138abc", false);
+    // kim's phone is bound now: the next checks need a user without one.
+    let s = h.session(APP, "kit").await;
+    let who = claimant_of(&s, "kit");
+    let bad = h.wechat.issue_phone_code(APP, "kit", "86", "138abc", false);
     let err = h
         .backend
-        .bind_phone(&who, PhoneProof::Code(bad))
+        .bind_phone(&who, PhoneProof::Code(bad), None)
         .await
         .unwrap_err();
     assert!(
@@ -264,7 +273,7 @@ async fn wechat_phone_failures_map_and_release_the_code() {
     );
     let unknown = h
         .backend
-        .bind_phone(&who, PhoneProof::Code("neverissued".into()))
+        .bind_phone(&who, PhoneProof::Code("neverissued".into()), None)
         .await
         .unwrap_err();
     assert!(matches!(unknown, AppError::InvalidCode), "{unknown:?}");
@@ -287,7 +296,11 @@ async fn legacy_data_from_wechat_binds_the_phone() {
     let payload = FakeWeChat::phone_payload(APP, "86", "13100131000", now(&h));
     let r = h
         .backend
-        .bind_phone(&claimant_of(&s, "lea"), encrypted(&h, "lea", &payload))
+        .bind_phone(
+            &claimant_of(&s, "lea"),
+            encrypted(&h, "lea", &payload),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(r.user.phone.as_deref(), Some("131****1000"));
@@ -383,6 +396,7 @@ async fn every_flaw_of_legacy_data_is_the_same_decrypt_failed() {
                     encrypted_data: data,
                     iv,
                 },
+                None,
             )
             .await
             .unwrap_err();
@@ -400,6 +414,7 @@ async fn every_flaw_of_legacy_data_is_the_same_decrypt_failed() {
                 encrypted_data: crate::crypto::b64_encode(&raw),
                 iv,
             },
+            None,
         )
         .await
         .unwrap_err();
@@ -424,7 +439,7 @@ async fn a_missing_expired_or_rotated_session_key_is_session_key_stale() {
     h.wechat.rotate_session_key(APP, "ned");
     let err = h
         .backend
-        .bind_phone(&who, encrypted(&h, "ned", &payload))
+        .bind_phone(&who, encrypted(&h, "ned", &payload), None)
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::SessionKeyStale), "{err:?}");
@@ -434,7 +449,11 @@ async fn a_missing_expired_or_rotated_session_key_is_session_key_stale() {
         .advance(crate::flows::session_tokens::SESSION_KEY_TTL_SECS + 1);
     let err = h
         .backend
-        .bind_phone(&claimant_of(&s2, "ned"), encrypted(&h, "ned", &payload))
+        .bind_phone(
+            &claimant_of(&s2, "ned"),
+            encrypted(&h, "ned", &payload),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::SessionKeyStale), "{err:?}");
@@ -447,6 +466,7 @@ async fn a_missing_expired_or_rotated_session_key_is_session_key_stale() {
                 encrypted_data: "AAAA".into(),
                 iv: "AAAA".into(),
             },
+            None,
         )
         .await
         .unwrap_err();
@@ -475,6 +495,7 @@ async fn a_corrupt_stored_session_key_fails_closed() {
                 encrypted_data: "AAAA".into(),
                 iv: "AAAA".into(),
             },
+            None,
         )
         .await
         .unwrap_err();
@@ -492,7 +513,7 @@ async fn a_phone_code_made_for_another_mini_program_is_the_callers_invalid_code(
         .issue_phone_code(APP2, "ivan", "86", "13100131000", false);
     let r = h
         .backend
-        .bind_phone(&claimant_of(&s, "ivan"), PhoneProof::Code(foreign))
+        .bind_phone(&claimant_of(&s, "ivan"), PhoneProof::Code(foreign), None)
         .await;
     assert!(matches!(r, Err(AppError::InvalidCode)), "{r:?}");
     // Nothing was bound, and a code of this app still works.
@@ -525,7 +546,7 @@ async fn the_phone_path_rereads_a_rotated_app_secret_once() {
         .issue_phone_code(APP, "kurt", "86", "13000130001", false);
     let r = h
         .backend
-        .bind_phone(&claimant_of(&s2, "kurt"), PhoneProof::Code(code))
+        .bind_phone(&claimant_of(&s2, "kurt"), PhoneProof::Code(code), None)
         .await;
     assert!(matches!(r, Err(AppError::Misconfigured(_))), "{r:?}");
 }
@@ -555,7 +576,8 @@ async fn a_stalled_wechat_is_cut_at_the_request_deadline_and_the_code_claim_rele
         deadline,
         tokio::time::timeout_at(
             deadline,
-            h.backend.bind_phone(&who, PhoneProof::Code(code.clone())),
+            h.backend
+                .bind_phone(&who, PhoneProof::Code(code.clone()), None),
         ),
     )
     .await
@@ -570,7 +592,7 @@ async fn a_stalled_wechat_is_cut_at_the_request_deadline_and_the_code_claim_rele
     // The claim was released: with WeChat answering again, the same code binds.
     let bound = h
         .backend
-        .bind_phone(&who, PhoneProof::Code(code))
+        .bind_phone(&who, PhoneProof::Code(code), None)
         .await
         .expect("the code is not stuck as pending");
     assert_eq!(bound.user.phone.as_deref(), Some("139****9000"));

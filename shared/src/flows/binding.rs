@@ -12,6 +12,7 @@
 use super::backend::Backend;
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Counter};
 use crate::principal::Principal;
 use crate::secrets::SecretSource;
 use crate::store::{BindOutcome, CreateUserOutcome, LinkOutcome, User};
@@ -47,6 +48,10 @@ impl<S: Identities + PhoneOwnership, W, X: SecretSource> Backend<S, W, X> {
             };
             if let Some(bound) = decided {
                 tracing::info!(user_id = %bound.user_id, phone = %phone, created = bound.created, "phone bound");
+                metrics::count(Counter::PhoneBinds);
+                if bound.created {
+                    metrics::count(Counter::NewUsers);
+                }
                 return Ok(bound);
             }
         }

@@ -47,7 +47,7 @@ async fn user_with_phone(h: &Harness, user: &str, raw: &str) -> (String, Session
     let code = h.wechat.issue_phone_code(APP, user, "86", raw, false);
     let bound = h
         .backend
-        .bind_phone(&who, PhoneProof::Code(code))
+        .bind_phone(&who, PhoneProof::Code(code), None)
         .await
         .unwrap();
     let caller = h.principal(&bound.access_token).await;

@@ -5,14 +5,16 @@
 //! user; otherwise SIGNUP_MODE decides (create the user, or answer `phone_required`). Every
 //! write that decides ownership is conditional, so racing first logins make one user.
 
+use super::abuse_guard::source_scope;
 use super::backend::Backend;
 use super::session_tokens::{SessionFor, SessionTokens};
 use crate::crypto::sha256_hex;
 use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, SignupMode, UnionId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Counter};
 use crate::secrets::SecretSource;
 use crate::store::{CodeClaim, CreateUserOutcome, LinkOutcome, SessionKeyRecord, User};
-use crate::store::{CodeClaims, Identities, Sessions};
+use crate::store::{CodeClaims, Counters, Identities, Sessions};
 use crate::tokens::KeyDirectory;
 use crate::wechat::{WeChatApi, WxSession};
 
@@ -25,6 +27,8 @@ const MAX_IDENTITY_ATTEMPTS: usize = 4;
 pub struct LoginRequest {
     pub code: LoginCode,
     pub appid: Option<String>,
+    /// The address API Gateway saw (the abuse guard's per-address limit).
+    pub source_ip: Option<String>,
 }
 
 #[derive(Debug)]
@@ -47,12 +51,21 @@ struct Resolved {
     created: bool,
 }
 
-impl<S: CodeClaims + Identities + Sessions + KeyDirectory, W: WeChatApi, X: SecretSource>
-    Backend<S, W, X>
+impl<S, W: WeChatApi, X: SecretSource> Backend<S, W, X>
+where
+    S: CodeClaims + Counters + Identities + Sessions + KeyDirectory,
 {
     pub async fn login(&self, request: LoginRequest) -> AppResult<LoginOutcome> {
         let apps = self.apps.get().await?;
         let (appid, _) = apps.select(request.appid.as_deref())?;
+        // The quota'd jscode2session call is guarded before the code is claimed, so a refused
+        // code can be tried again once the window has passed.
+        let limits = &self.limits;
+        let source = source_scope(request.source_ip.as_deref());
+        self.admit("login-address", &source, limits.login_per_address)
+            .await?;
+        self.admit("login-app", appid.as_str(), limits.login_per_app)
+            .await?;
         let now = self.clock.now();
         let digest = sha256_hex(format!("{}:{}", appid.as_str(), request.code.expose()).as_bytes());
         if self
@@ -81,6 +94,7 @@ impl<S: CodeClaims + Identities + Sessions + KeyDirectory, W: WeChatApi, X: Secr
                 Some(&session.session_key),
             )
             .await?;
+        metrics::count(Counter::Logins);
         Ok(LoginOutcome::Session(tokens))
     }
 
@@ -143,6 +157,7 @@ impl<S: CodeClaims + Identities + Sessions + KeyDirectory, W: WeChatApi, X: Secr
             {
                 CreateUserOutcome::Created => {
                     tracing::info!(user_id = %user.id, appid = %appid, "user created");
+                    metrics::count(Counter::NewUsers);
                     return Ok(Some(Resolved {
                         user_id: user.id,
                         phone: None,

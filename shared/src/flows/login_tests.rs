@@ -69,6 +69,7 @@ async fn concurrent_first_logins_make_one_user() {
                 .login(crate::flows::LoginRequest {
                     code: crate::domain::LoginCode::parse(&code).unwrap(),
                     appid: Some(APP.into()),
+                    source_ip: None,
                 })
                 .await
         }));
@@ -261,6 +262,7 @@ async fn unknown_and_missing_appids_are_refused_before_wechat() {
         .login(crate::flows::LoginRequest {
             code: crate::domain::LoginCode::parse(&code).unwrap(),
             appid: None,
+            source_ip: None,
         })
         .await;
     assert!(

@@ -13,10 +13,10 @@
 //! gives its slot back. Attempts minus successes is failures plus attempts in flight, so a
 //! burst of parallel guesses gets no more verifications than the limit either.
 
+use super::abuse_guard::source_scope;
 use crate::domain::PhoneNumber;
 use crate::error::{AppError, AppResult};
 use crate::store::{CounterHit, Counters};
-use std::net::IpAddr;
 
 pub const LOCK_WINDOW_SECS: u64 = 900;
 pub const MAX_FAILURES_PER_SOURCE: u32 = 5;
@@ -25,18 +25,6 @@ pub const MAX_FAILURES_PER_PHONE: u32 = 50;
 /// The counters one attempt counts in.
 pub struct Attempt {
     scopes: [(String, u32); 2],
-}
-
-/// The part of an address that one party controls: an IPv4 address, an IPv6 /64.
-pub fn source_scope(source_ip: Option<&str>) -> String {
-    match source_ip.and_then(|s| s.parse::<IpAddr>().ok()) {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => {
-            let [a, b, c, d, ..] = v6.segments();
-            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
-        }
-        None => "unknown".to_owned(),
-    }
 }
 
 impl Attempt {
@@ -93,24 +81,4 @@ fn tries(scope: &str) -> String {
 
 fn successes(scope: &str) -> String {
     format!("pwok#{scope}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sources_are_scoped_by_address_and_ipv6_by_64() {
-        assert_eq!(source_scope(Some("203.0.113.7")), "203.0.113.7");
-        assert_eq!(
-            source_scope(Some("2001:db8:1:2:aaaa::1")),
-            source_scope(Some("2001:db8:1:2:ffff::9"))
-        );
-        assert_ne!(
-            source_scope(Some("2001:db8:1:2::1")),
-            source_scope(Some("2001:db8:1:3::1"))
-        );
-        assert_eq!(source_scope(None), "unknown");
-        assert_eq!(source_scope(Some("not an address")), "unknown");
-    }
 }

@@ -7,6 +7,7 @@ use super::backend::Backend;
 use super::session_tokens::{SessionTokens, UserView, refresh_expiry};
 use crate::crypto::constant_time_eq;
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Counter};
 use crate::secrets::SecretSource;
 use crate::store::RotateOutcome;
 use crate::store::{Identities, Sessions};
@@ -35,6 +36,7 @@ impl<S: Sessions + Identities + KeyDirectory, W, X: SecretSource> Backend<S, W, 
             let mark = refresh::retired_mark(&presented.secret_hash);
             if family.retired.binary_search(&mark).is_ok() {
                 tracing::warn!(family = %family.id, user_id = %family.user_id, "refresh token reused; family revoked");
+                metrics::count(Counter::RefreshReuse);
                 self.store.revoke_family(&family.id).await?;
             } else {
                 tracing::info!(family = %family.id, "refresh secret never issued in this family; refused");
@@ -82,6 +84,7 @@ impl<S: Sessions + Identities + KeyDirectory, W, X: SecretSource> Backend<S, W, 
         if outcome == RotateOutcome::Refused {
             // A concurrent use of the same token won the rotation: treat this one as reuse.
             tracing::warn!(family = %family.id, "concurrent refresh with one token; family revoked");
+            metrics::count(Counter::RefreshReuse);
             self.store.revoke_family(&family.id).await?;
             return Err(AppError::RefreshRevoked);
         }

@@ -1,24 +1,23 @@
 //! SMS one-time codes: 6 digits, stored as a salted SHA-256 with a 5-minute TTL, at most 5
-//! attempts each, compared in constant time, consumed on success. Sending is limited per phone
-//! (1 a minute, 10 a day) and per caller IP (20 an hour), each by an atomic counter; a full
-//! window is 429 with Retry-After. The code never appears in a reply or (outside the local log
-//! sender) in a log.
+//! attempts each, compared in constant time, consumed on success. Before a (paid) send, the
+//! abuse guard: the country allowlist (`SMS_COUNTRIES`), then the limits per source address
+//! and network, per phone (a minute and a day), per block of 10,000 numbers, and the
+//! deployment's daily budget, each an atomic counter; a full window is 429 with Retry-After.
+//! The code never appears in a reply or (outside the local log sender) in a log.
 
+use super::abuse_guard::{network_scope, number_block, source_scope};
 use super::backend::Backend;
 use crate::crypto::{b64url, b64url_decode, constant_time_eq, random_bytes, sha256};
 use crate::domain::PhoneNumber;
 use crate::error::Cause;
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Counter};
 use crate::secrets::SecretSource;
 use crate::sms::{SmsSender, VerificationCode};
-use crate::store::CounterHit;
 use crate::store::{Counters, SmsCodes};
 
 pub const CODE_TTL_SECS: u64 = 300;
 pub const MAX_ATTEMPTS: u32 = 5;
-/// (window seconds, sends allowed) per phone, and per caller IP.
-pub const PHONE_LIMITS: [(u64, u32); 2] = [(60, 1), (86_400, 10)];
-pub const IP_LIMIT: (u64, u32) = (3_600, 20);
 
 /// A phone number as a client types it: E.164 (`+8613800138000`) or an 11-digit mainland
 /// number (`13800138000`, taken as +86).
@@ -53,21 +52,40 @@ fn salted(salt: &[u8], code: &str) -> String {
 }
 
 impl<S: SmsCodes + Counters, W, X: SecretSource> Backend<S, W, X> {
-    /// Sends a fresh code to `phone` unless a limit says no.
+    /// Sends a fresh code to `phone` unless the guard says no.
     pub async fn send_sms_code(
         &self,
         sender: &dyn SmsSender,
         phone: &PhoneNumber,
         caller_ip: Option<&str>,
     ) -> AppResult<u64> {
+        let limits = &self.limits;
+        let digits = phone.e164().trim_start_matches('+');
+        if !limits.sms_countries.admits_number(digits) {
+            tracing::info!(phone = %phone, "SMS refused: country not in SMS_COUNTRIES");
+            return Err(AppError::InvalidRequest(
+                "SMS codes are not sent to this country",
+            ));
+        }
+        self.admit(
+            "sms-address",
+            &source_scope(caller_ip),
+            limits.sms_per_address,
+        )
+        .await?;
+        self.admit(
+            "sms-network",
+            &network_scope(caller_ip),
+            limits.sms_per_network,
+        )
+        .await?;
+        for rate in limits.sms_per_phone {
+            self.admit("sms-phone", phone.e164(), rate).await?;
+        }
+        self.admit("sms-block", number_block(phone), limits.sms_per_prefix)
+            .await?;
+        self.spend("SMS_BUDGET", "all", limits.sms_budget).await?;
         let now = self.clock.now();
-        if let Some(ip) = caller_ip {
-            self.count(&format!("sms-ip#{ip}"), IP_LIMIT, now).await?;
-        }
-        for limit in PHONE_LIMITS {
-            self.count(&format!("sms-phone#{}", phone.e164()), limit, now)
-                .await?;
-        }
         let code = six_digits();
         let salt = random_bytes::<16>();
         let stored = format!("{}:{}", b64url(&salt), salted(&salt, &code));
@@ -80,20 +98,8 @@ impl<S: SmsCodes + Counters, W, X: SecretSource> Backend<S, W, X> {
             .await
             .map_err(|e| AppError::ServiceUnavailable(Cause::new(format!("SMS not sent: {e}"))))?;
         tracing::info!(phone = %phone, "SMS code sent");
+        metrics::count(Counter::SmsSent);
         Ok(CODE_TTL_SECS)
-    }
-
-    async fn count(&self, name: &str, (window, limit): (u64, u32), now: u64) -> AppResult<()> {
-        match self
-            .store
-            .hit_counter(&format!("{name}#{window}"), limit, window, now)
-            .await?
-        {
-            CounterHit::Counted(_) => Ok(()),
-            CounterHit::Limited { retry_after } => Err(AppError::RateLimited {
-                retry_after_secs: u32::try_from(retry_after).unwrap_or(u32::MAX),
-            }),
-        }
     }
 
     /// Checks a code against the phone's live one, spending an attempt; consumes it on success.

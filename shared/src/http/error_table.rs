@@ -116,7 +116,8 @@ pub fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
         }
         AppError::Internal(cause) => {
             let detail = cause.report();
-            tracing::error!(alarm = "INTERNAL", %detail, request_id, "internal error")
+            tracing::error!(alarm = "INTERNAL", %detail, request_id, "internal error");
+            crate::metrics::count(crate::metrics::Counter::InternalErrors);
         }
         AppError::ServiceUnavailable(cause) => {
             let detail = cause.report();

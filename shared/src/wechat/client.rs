@@ -108,13 +108,17 @@ impl WeChatClient {
         B: Fn() -> Result<reqwest::RequestBuilder, WeChatError>,
     {
         let once = || async { decode(&read(build()?).await?, kind) };
-        match once().await {
+        let result = match once().await {
             Err(WeChatError::Busy) if retry_fits() => {
                 tokio::time::sleep(BUSY_RETRY_DELAY).await;
                 once().await
             }
             other => other,
+        };
+        if let Err(e) = &result {
+            crate::metrics::wechat_error(e.class());
         }
+        result
     }
 }
 

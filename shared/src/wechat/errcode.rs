@@ -86,6 +86,26 @@ impl PartialEq for TransportError {
 
 impl Eq for TransportError {}
 
+impl WeChatError {
+    /// The metric class (`metrics::wechat_error`): what an operator acts on differently.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::InvalidCode(_) | Self::ForeignCode => "invalid_code",
+            Self::Blocked => "blocked_user",
+            Self::RateLimited => "quota_45011",
+            Self::Busy => "busy",
+            Self::SecretRejected(40164) => "ip_whitelist_40164",
+            Self::SecretRejected(_) => "secret_rejected",
+            Self::AccessTokenRejected(_) => "access_token_rejected",
+            Self::StaleSessionKey => "stale_session_key",
+            Self::Timeout => "timeout",
+            Self::BadReply(_) | Self::Transport(_) => "bad_reply",
+            Self::Other(45009) => "quota_45009",
+            Self::Other(_) => "other",
+        }
+    }
+}
+
 /// Which kind of credential the call carried: errcode 40001 means a different thing on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {

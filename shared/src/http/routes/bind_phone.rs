@@ -84,7 +84,9 @@ pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
         let token = request.bearer().ok_or(AppError::Unauthorized)?;
         let who = caller(backend, token).await?;
         let body: PhoneBody = parse_json(&request.body)?;
-        let tokens = backend.bind_phone(&who, proof(body)?).await?;
+        let tokens = backend
+            .bind_phone(&who, proof(body)?, request.source_ip.as_deref())
+            .await?;
         Ok(answers::tokens(&tokens))
     })
     .await

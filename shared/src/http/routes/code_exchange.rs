@@ -45,6 +45,7 @@ pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
                     .login(LoginRequest {
                         code,
                         appid: body.appid,
+                        source_ip: request.source_ip.clone(),
                     })
                     .await?;
                 Ok(answers::login(&outcome))
