@@ -52,8 +52,12 @@ pub struct Emulator {
 
 /// The path of a workspace binary built by `cargo build` (the test command builds them first).
 pub fn binary(name: &str) -> std::path::PathBuf {
+    // Tests run from target/debug/deps, the bench binary from target/debug.
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
+    let mut dir = exe.parent().unwrap();
+    if dir.ends_with("deps") {
+        dir = dir.parent().unwrap();
+    }
     let path = dir.join(name);
     assert!(
         path.exists(),

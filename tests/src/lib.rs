@@ -11,6 +11,8 @@
 pub mod emulator;
 pub mod events;
 pub mod fault_proxy;
+pub mod load;
 pub mod moto;
 pub mod proxy;
 pub mod stack;
+pub mod write_units;

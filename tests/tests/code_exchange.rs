@@ -373,3 +373,90 @@ async fn a_missing_or_malformed_secret_fails_the_cold_start() {
         bad_ttl.logs()
     );
 }
+
+/// The EMF metric lines of a log: (metric name, value) for each.
+fn metric_values(logs: &str, metric: &str) -> Vec<f64> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .filter_map(|v| v.get(metric).and_then(serde_json::Value::as_f64))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_returning_login_writes_at_most_4_units_and_a_new_users_at_most_6() {
+    let stack = Stack::new().await;
+    let proxy = wxlogin_tests::proxy::RecordingProxy::start(wxlogin_tests::moto::endpoint()).await;
+    let url = proxy.url();
+    let lambda = stack
+        .start(BIN, &[("AWS_ENDPOINT_URL", url.as_str())])
+        .await;
+    proxy.take();
+    let code = stack.wechat.issue_code(stack.appid(), "wendy");
+    assert_eq!(lambda.http(login_event(&code)).await.status, 200);
+    let new_user = wxlogin_tests::write_units::write_units(&proxy.take());
+    let code = stack.wechat.issue_code(stack.appid(), "wendy");
+    assert_eq!(lambda.http(login_event(&code)).await.status, 200);
+    let returning = wxlogin_tests::write_units::write_units(&proxy.take());
+    assert!(new_user <= 6, "a new user's login wrote {new_user} units");
+    assert!(returning <= 4, "a returning login wrote {returning} units");
+    // The guard's counter is among them: a login is not free of it.
+    assert!(
+        returning >= 3,
+        "claim, address counter and family at least: {returning}"
+    );
+}
+
+#[tokio::test]
+async fn the_login_limit_counts_the_address_api_gateway_saw_not_x_forwarded_for() {
+    let stack = Stack::new().await;
+    let lambda = stack
+        .start(BIN, &[("LIMIT_LOGIN_PER_ADDRESS", "2/1m")])
+        .await;
+    let mut statuses = Vec::new();
+    for (i, spoofed) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        .into_iter()
+        .enumerate()
+    {
+        let code = stack.wechat.issue_code(stack.appid(), &format!("xff-{i}"));
+        let mut event = login_event(&code);
+        event["headers"]["x-forwarded-for"] = json!(spoofed);
+        let reply = lambda.http(event).await;
+        if reply.status == 429 {
+            assert_eq!(reply.body["error"]["code"], "RATE_LIMITED");
+            let retry_after = reply.header("retry-after").unwrap_or_default();
+            assert!(
+                retry_after
+                    .parse::<u32>()
+                    .is_ok_and(|s| (1..=60).contains(&s)),
+                "{retry_after}"
+            );
+        }
+        statuses.push(reply.status);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 429],
+        "a new X-Forwarded-For is not a new address"
+    );
+    assert_eq!(
+        stack.wechat.calls(JSCODE),
+        2,
+        "WeChat not called once limited"
+    );
+    // Another address API Gateway saw has its own window.
+    let code = stack.wechat.issue_code(stack.appid(), "xff-other");
+    let mut event = login_event(&code);
+    event["requestContext"]["http"]["sourceIp"] = json!("192.0.2.44");
+    assert_eq!(lambda.http(event).await.status, 200);
+    // The metrics say the same: 3 logins, 1 refused.
+    let logs = lambda.logs();
+    assert_eq!(metric_values(&logs, "Logins").iter().sum::<f64>(), 3.0);
+    assert_eq!(metric_values(&logs, "RateLimited").iter().sum::<f64>(), 1.0);
+    assert_eq!(metric_values(&logs, "NewUsers").iter().sum::<f64>(), 3.0);
+    assert_eq!(
+        metric_values(&logs, "Duration").len(),
+        4,
+        "one duration per request"
+    );
+}

@@ -15,7 +15,6 @@ pub const OPENID: &str = "openid";
 pub const UNIONID: &str = "unionid";
 pub const PHONE: &str = "phone";
 pub const CREATED_AT: &str = "created_at";
-pub const LAST_LOGIN_AT: &str = "last_login_at";
 
 /// User items.
 pub const OPENIDS: &str = "openids";

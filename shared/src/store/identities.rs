@@ -6,8 +6,8 @@ use crate::domain::{AppId, OpenId, UnionId, UserId};
 use std::future::Future;
 
 pub trait Identities: Send + Sync {
-    /// Finds the user an openid is linked to and records the login on the link (setting a
-    /// unionid it did not have; never erasing one). One call.
+    /// Finds the user an openid is linked to (a strongly consistent read), and records a
+    /// unionid the link did not have (a write only then; never erasing one).
     fn touch_openid_link(
         &self,
         appid: &AppId,

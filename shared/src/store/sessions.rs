@@ -6,7 +6,8 @@ use crate::domain::{AppId, OpenId, UserId};
 use std::future::Future;
 
 pub trait Sessions: Send + Sync {
-    /// Creates a refresh family and, when given, stores the session_key, in one transaction.
+    /// Creates a refresh family and, when given, stores the session_key; `Ok` only when both
+    /// are written (no transaction: either one alone is harmless, and no token names it).
     fn start_session(
         &self,
         key: Option<&SessionKeyRecord>,

@@ -16,6 +16,7 @@ use wxlogin_tests::events;
 use wxlogin_tests::moto;
 use wxlogin_tests::proxy::RecordingProxy;
 use wxlogin_tests::stack::Stack;
+use wxlogin_tests::write_units::write_units;
 
 const RUNS: usize = 15;
 const WARM: usize = 40;
@@ -90,10 +91,14 @@ async fn main() {
     let wx_before = stack.wechat.calls("/sns/jscode2session");
     let code = stack.wechat.issue_code(stack.appid(), "counted");
     timed_login(&counted, &code).await;
-    let new_counts = tally(proxy.take());
+    let new_calls = proxy.take();
+    let new_units = write_units(&new_calls);
+    let new_counts = tally(new_calls);
     let code = stack.wechat.issue_code(stack.appid(), "counted");
     timed_login(&counted, &code).await;
-    let returning_counts = tally(proxy.take());
+    let returning_calls = proxy.take();
+    let returning_units = write_units(&returning_calls);
+    let returning_counts = tally(returning_calls);
     let wx_calls = stack.wechat.calls("/sns/jscode2session") - wx_before;
     println!("code-exchange  calls at cold start: {}", show(&cold_counts));
     println!(
@@ -101,12 +106,46 @@ async fn main() {
         show(&new_counts)
     );
     println!(
-        "code-exchange  calls per warm login, returning user: WeChat 1, {}   [target: WeChat 1, DynamoDB <= 3, Secrets Manager 0]",
+        "code-exchange  calls per warm login, returning user: WeChat 1, {}   [target: WeChat 1, Secrets Manager 0]",
         show(&returning_counts)
+    );
+    // On-demand list price (us-east-1, since November 2024): $0.625 per million write units.
+    println!(
+        "code-exchange  DynamoDB write units per warm login: new user {new_units}, returning user {returning_units} (${:.2} per million returning logins)   [target: new <= 6, returning <= 4]",
+        returning_units as f64 * 0.625
     );
     assert_eq!(wx_calls, 2);
 
     bench_authorizer(&release, &stack, &proxy).await;
+    bench_load().await;
+}
+
+/// The abuse guard under load: bursts through several debug-built instances (the limits are
+/// the figure here, not the speed).
+async fn bench_load() {
+    use wxlogin_tests::load;
+    println!("\nload: one burst each, all requests at once over 4 instances, against moto");
+    let show = |what: &str, limit: &str, b: load::Burst, started: Instant| {
+        println!(
+            "{what:<34} {limit:<26} requests {:>3}, admitted {:>3}, refused {:>3}, other {}, upstream calls {:>3}   ({:.1} s)",
+            b.requests,
+            b.admitted,
+            b.refused,
+            b.other,
+            b.upstream_calls,
+            started.elapsed().as_secs_f64()
+        );
+    };
+    let stack = Stack::new().await;
+    let started = Instant::now();
+    let b = load::logins(&stack, 4, 200, 50).await;
+    show("logins from one address", "LIMIT_LOGIN_PER_ADDRESS 50", b, started);
+    let started = Instant::now();
+    let b = load::phone_binds(&stack, 4, 40, 15).await;
+    show("phone binds (new-style codes)", "PHONE_DAILY_BUDGET 15", b, started);
+    let started = Instant::now();
+    let b = load::sms_sends(&stack, 4, 100, 30).await;
+    show("SMS sends from one /24", "LIMIT_SMS_PER_NETWORK 30", b, started);
 }
 
 /// The authorizer: size, cold init (one GetItem for the keys), warm decision latency through

@@ -1,25 +1,72 @@
 //! `Identities` on DynamoDB: the user item, the openid link per (appid, openid) and the
-//! unionid link. A first login and a new link are transactions; a touch is one update.
+//! unionid link. A first login is ordered conditional puts (a phone-first signup, which also
+//! claims the phone, and a new link are transactions); a returning login's touch is a read.
 
 use super::DynamoStore;
 use super::item::{
     Item, corrupt, get_n, get_s, item, n, phone_of, phone_owner_item, s, user_id_of,
 };
-use super::write::{
-    condition_failed_at, condition_may_fail, item_absent, item_exists, update, when_condition_held,
-};
+use super::write::{condition_failed_at, condition_may_fail, item_absent, item_exists, update};
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::store::attrs::{
-    APPID, AVATAR_URL, CREATED_AT, KIND, LAST_LOGIN_AT, NICKNAME, OPENID, OPENIDS, PASSWORD_HASH,
-    PHONE, PK, SESSIONS_VALID_AFTER, UNIONID, USER_ID, VERSION, kind,
+    APPID, AVATAR_URL, CREATED_AT, KIND, NICKNAME, OPENID, OPENIDS, PASSWORD_HASH, PHONE, PK,
+    SESSIONS_VALID_AFTER, UNIONID, USER_ID, VERSION, kind,
 };
 use crate::store::{
     CreateUserOutcome, Identities, LinkOutcome, LinkedUser, StoreResult, User, keys,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeMap, HashMap};
 
 impl DynamoStore {
+    /// A first login's user, without a transaction (1 write unit per item instead of 2): the
+    /// user item, then the unionid link, then the openid link, each put only if absent. The
+    /// openid link is written last and is what finds the user, so a failure or a crash midway
+    /// leaves only items nothing finds yet, or a unionid link to a real user, which the next
+    /// login of that unionid joins: never a link to a missing user. A lost race deletes what
+    /// nobody can have seen (the fresh user, while no link names it).
+    async fn create_user_in_order(
+        &self,
+        user: &User,
+        appid: &AppId,
+        openid: &OpenId,
+        unionid: Option<&UnionId>,
+    ) -> StoreResult<CreateUserOutcome> {
+        let put_if_absent = |item| {
+            self.put_item()
+                .set_item(Some(item))
+                .condition_expression(item_absent())
+                .send()
+        };
+        if !condition_may_fail(put_if_absent(user_item(user, appid, openid)).await)? {
+            return Err(corrupt("user id collision"));
+        }
+        if let Some(u) = unionid
+            && !condition_may_fail(put_if_absent(unionid_item(u, &user.id)).await)?
+        {
+            self.delete_unseen_user(&user.id).await?;
+            return Ok(CreateUserOutcome::UnionIdTaken);
+        }
+        let link = link_item(&user.id, appid, openid, unionid, None, user.created_at);
+        if !condition_may_fail(put_if_absent(link).await)? {
+            // With a unionid link written, another app's login may already have joined this
+            // user through it: keep both. Without one, nothing names the user: remove it.
+            if unionid.is_none() {
+                self.delete_unseen_user(&user.id).await?;
+            }
+            return Ok(CreateUserOutcome::OpenIdTaken);
+        }
+        Ok(CreateUserOutcome::Created)
+    }
+
+    async fn delete_unseen_user(&self, user_id: &UserId) -> StoreResult<()> {
+        self.delete_item(keys::user(user_id))
+            .send()
+            .await
+            .map_err(super::write::unavailable)?;
+        Ok(())
+    }
+
     /// Sets string fields of an existing user item.
     async fn update_user_fields(
         &self,
@@ -141,29 +188,30 @@ impl Identities for DynamoStore {
         appid: &AppId,
         openid: &OpenId,
         unionid: Option<&UnionId>,
-        now: u64,
+        _now: u64,
     ) -> StoreResult<Option<LinkedUser>> {
-        let mut update = self
-            .update_item(keys::openid_link(appid, openid))
-            .condition_expression(item_exists())
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllOld);
-        update = match unionid {
-            Some(u) => update
-                .update_expression(format!(
-                    "SET {LAST_LOGIN_AT} = :now, {UNIONID} = if_not_exists({UNIONID}, :u)"
-                ))
-                .expression_attribute_values(":u", s(u.as_str())),
-            None => update.update_expression(format!("SET {LAST_LOGIN_AT} = :now")),
-        };
-        let Some(out) = when_condition_held(update.send().await)? else {
+        // A read, so a returning login writes nothing here; a write only for a unionid the
+        // link has never had.
+        let Some(item) = self.get(keys::openid_link(appid, openid)).await? else {
             return Ok(None);
         };
-        let item = out.attributes.unwrap_or_default();
+        let had_unionid = item.contains_key(UNIONID);
+        if let Some(u) = unionid
+            && !had_unionid
+        {
+            let result = self
+                .update_item(keys::openid_link(appid, openid))
+                .condition_expression(item_exists())
+                .update_expression(format!("SET {UNIONID} = if_not_exists({UNIONID}, :u)"))
+                .expression_attribute_values(":u", s(u.as_str()))
+                .send()
+                .await;
+            condition_may_fail(result)?;
+        }
         Ok(Some(LinkedUser {
             user_id: user_id_of(&item, "link user_id")?,
             phone: phone_of(&item)?,
-            had_unionid: item.contains_key(UNIONID),
+            had_unionid,
         }))
     }
 
@@ -202,6 +250,11 @@ impl Identities for DynamoStore {
         openid: &OpenId,
         unionid: Option<&UnionId>,
     ) -> StoreResult<CreateUserOutcome> {
+        if user.phone.is_none() {
+            return self
+                .create_user_in_order(user, appid, openid, unionid)
+                .await;
+        }
         let absent = item_absent();
         let link = link_item(
             &user.id,

@@ -69,14 +69,29 @@ impl Sessions for DynamoStore {
         key: Option<&SessionKeyRecord>,
         family: &Family,
     ) -> StoreResult<()> {
-        let mut items = vec![self.put(family_item(family), Some(&item_absent()))?];
-        if let Some(key) = key {
-            items.push(self.put(session_key_item(key), None)?);
-        }
-        match self.transact(items).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(corrupt("refresh family id collision")),
-        }
+        // Two plain puts at once (1 write unit each, where a transaction costs 2 per item):
+        // the caller hands out tokens only after both succeeded, and either alone is harmless
+        // (the session_key is WeChat's current one; a family nobody holds a token for expires).
+        let put_family = async {
+            let result = self
+                .put_item()
+                .set_item(Some(family_item(family)))
+                .condition_expression(item_absent())
+                .send()
+                .await;
+            match condition_may_fail(result)? {
+                true => Ok(()),
+                false => Err(corrupt("refresh family id collision")),
+            }
+        };
+        let put_key = async {
+            match key {
+                Some(key) => self.put_session_key(key).await,
+                None => Ok(()),
+            }
+        };
+        let (family_written, key_written) = tokio::join!(put_family, put_key);
+        family_written.and(key_written)
     }
 
     async fn put_session_key(&self, key: &SessionKeyRecord) -> StoreResult<()> {
