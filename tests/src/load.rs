@@ -11,7 +11,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// What one burst did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Burst {
     pub requests: usize,
     pub admitted: usize,
@@ -21,6 +21,31 @@ pub struct Burst {
     pub other: usize,
     /// Calls that reached the paid or quota'd upstream (WeChat or SNS).
     pub upstream_calls: usize,
+    /// The EMF counters the instances logged, summed by metric name.
+    pub metrics: std::collections::BTreeMap<String, f64>,
+}
+
+/// Every EMF metric value in `logs`, summed by name.
+pub fn metric_sums(logs: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut sums = std::collections::BTreeMap::new();
+    for line in logs.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let names = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for name in names.iter().filter_map(|m| m["Name"].as_str()) {
+            *sums.entry(name.to_owned()).or_default() += v[name].as_f64().unwrap_or(0.0);
+        }
+    }
+    sums
+}
+
+fn metrics_of(functions: &[Arc<Emulator>]) -> std::collections::BTreeMap<String, f64> {
+    let logs: String = functions.iter().map(|f| f.logs()).collect();
+    metric_sums(&logs)
 }
 
 async fn instances(
@@ -77,6 +102,7 @@ pub async fn logins(stack: &Stack, n: usize, requests: usize, limit: u32) -> Bur
         refused,
         other,
         upstream_calls: stack.wechat.calls("/sns/jscode2session") - before,
+        metrics: metrics_of(&functions),
     }
 }
 
@@ -125,6 +151,7 @@ pub async fn phone_binds(stack: &Stack, n: usize, users: usize, budget: u32) -> 
         refused,
         other,
         upstream_calls: stack.wechat.calls(path) - before,
+        metrics: metrics_of(&functions),
     }
 }
 
@@ -162,5 +189,6 @@ pub async fn sms_sends(stack: &Stack, n: usize, requests: usize, limit: u32) -> 
         refused,
         other,
         upstream_calls: published,
+        metrics: metrics_of(&functions),
     }
 }

@@ -126,8 +126,9 @@ async fn bench_load() {
     use wxlogin_tests::load;
     println!("\nload: one burst each, all requests at once over 4 instances, against moto");
     let show = |what: &str, limit: &str, b: load::Burst, started: Instant| {
+        let rate_limited = b.metrics.get("RateLimited").copied().unwrap_or(0.0);
         println!(
-            "{what:<34} {limit:<26} requests {:>3}, admitted {:>3}, refused {:>3}, other {}, upstream calls {:>3}   ({:.1} s)",
+            "{what:<34} {limit:<26} requests {:>3}, admitted {:>3}, refused {:>3}, other {}, upstream calls {:>3}, RateLimited metric {rate_limited}   ({:.1} s)",
             b.requests,
             b.admitted,
             b.refused,
@@ -139,13 +140,28 @@ async fn bench_load() {
     let stack = Stack::new().await;
     let started = Instant::now();
     let b = load::logins(&stack, 4, 200, 50).await;
-    show("logins from one address", "LIMIT_LOGIN_PER_ADDRESS 50", b, started);
+    show(
+        "logins from one address",
+        "LIMIT_LOGIN_PER_ADDRESS 50",
+        b,
+        started,
+    );
     let started = Instant::now();
     let b = load::phone_binds(&stack, 4, 40, 15).await;
-    show("phone binds (new-style codes)", "PHONE_DAILY_BUDGET 15", b, started);
+    show(
+        "phone binds (new-style codes)",
+        "PHONE_DAILY_BUDGET 15",
+        b,
+        started,
+    );
     let started = Instant::now();
     let b = load::sms_sends(&stack, 4, 100, 30).await;
-    show("SMS sends from one /24", "LIMIT_SMS_PER_NETWORK 30", b, started);
+    show(
+        "SMS sends from one /24",
+        "LIMIT_SMS_PER_NETWORK 30",
+        b,
+        started,
+    );
 }
 
 /// The authorizer: size, cold init (one GetItem for the keys), warm decision latency through
