@@ -16,6 +16,8 @@ pub trait Identities: Send + Sync {
         now: u64,
     ) -> impl Future<Output = StoreResult<Option<LinkedUser>>> + Send;
 
+    /// The user a unionid link names. A link naming a user that does not exist (left by a
+    /// first login that undid itself) is removed and reported as absent.
     fn find_unionid_user(
         &self,
         unionid: &UnionId,

@@ -195,17 +195,21 @@ pub async fn create_user_concurrent<S: Identities>(store: &S) {
     assert_eq!(linked.user_id, winner.id);
 }
 
-/// `find_unionid_user` and `put_unionid_link_if_absent`, which never overwrites.
+/// `find_unionid_user` and `put_unionid_link_if_absent`, which never overwrites; a link that
+/// names no user (a first login interrupted while undoing itself) counts as absent and goes.
 pub async fn unionid_links<S: Identities>(store: &S) {
     let u = unionid();
-    let (a, b) = (UserId::new_random(), UserId::new_random());
+    let (user_a, user_b) = (user(None), user(None));
+    create(store, &user_a, &app(), &openid(), None).await;
+    create(store, &user_b, &app(), &openid(), None).await;
+    let (a, b) = (user_a.id.clone(), user_b.id.clone());
     assert_eq!(store.find_unionid_user(&u).await.unwrap(), None);
     store.put_unionid_link_if_absent(&u, &a).await.unwrap();
     assert_eq!(store.find_unionid_user(&u).await.unwrap(), Some(a.clone()));
     store.put_unionid_link_if_absent(&u, &b).await.unwrap();
     assert_eq!(
         store.find_unionid_user(&u).await.unwrap(),
-        Some(a),
+        Some(a.clone()),
         "an existing unionid link is not overwritten"
     );
 
@@ -214,6 +218,16 @@ pub async fn unionid_links<S: Identities>(store: &S) {
     create(store, &owner, &app(), &openid(), Some(&u2)).await;
     store.put_unionid_link_if_absent(&u2, &b).await.unwrap();
     assert_eq!(store.find_unionid_user(&u2).await.unwrap(), Some(owner.id));
+
+    // A link to a user that does not exist is no link, and is removed: a real one can follow.
+    let (u3, nobody) = (unionid(), UserId::new_random());
+    store
+        .put_unionid_link_if_absent(&u3, &nobody)
+        .await
+        .unwrap();
+    assert_eq!(store.find_unionid_user(&u3).await.unwrap(), None);
+    store.put_unionid_link_if_absent(&u3, &a).await.unwrap();
+    assert_eq!(store.find_unionid_user(&u3).await.unwrap(), Some(a));
 }
 
 /// `link_openid`: Linked (user gains the app, link records the unionid), OpenIdTaken,

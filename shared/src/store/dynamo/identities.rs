@@ -49,10 +49,17 @@ impl DynamoStore {
         }
         let link = link_item(&user.id, appid, openid, unionid, None, user.created_at);
         if !condition_may_fail(put_if_absent(link).await)? {
-            // With a unionid link written, another app's login may already have joined this
-            // user through it: keep both. Without one, nothing names the user: remove it.
-            if unionid.is_none() {
-                self.delete_unseen_user(&user.id).await?;
+            match unionid {
+                None => self.delete_unseen_user(&user.id).await?,
+                // Another app's login may have joined the user through its unionid link
+                // meanwhile (that bumps the version): then both stay. Otherwise the user goes
+                // first, then the link (a link left naming no user is removed by the next
+                // login that finds it: `find_unionid_user`).
+                Some(u) => {
+                    if self.delete_user_if_version(&user.id, user.version).await? {
+                        self.delete_unionid_link_of(u, &user.id).await?;
+                    }
+                }
             }
             return Ok(CreateUserOutcome::OpenIdTaken);
         }
@@ -65,6 +72,28 @@ impl DynamoStore {
             .await
             .map_err(super::write::unavailable)?;
         Ok(())
+    }
+
+    /// Deletes the user item if nothing changed it since `version`; whether it did.
+    async fn delete_user_if_version(&self, user_id: &UserId, version: u64) -> StoreResult<bool> {
+        let result = self
+            .delete_item(keys::user(user_id))
+            .condition_expression(format!("{VERSION} = :v"))
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await;
+        condition_may_fail(result)
+    }
+
+    /// Deletes the unionid link if it still names `user_id`.
+    async fn delete_unionid_link_of(&self, unionid: &UnionId, user_id: &UserId) -> StoreResult<()> {
+        let result = self
+            .delete_item(keys::unionid_link(unionid))
+            .condition_expression(format!("{USER_ID} = :u"))
+            .expression_attribute_values(":u", s(user_id.as_str()))
+            .send()
+            .await;
+        condition_may_fail(result).map(|_| ())
     }
 
     /// Sets string fields of an existing user item.
@@ -219,7 +248,14 @@ impl Identities for DynamoStore {
         let Some(item) = self.get(keys::unionid_link(unionid)).await? else {
             return Ok(None);
         };
-        Ok(Some(user_id_of(&item, "unionid user_id")?))
+        let user_id = user_id_of(&item, "unionid user_id")?;
+        // A first login interrupted between removing its user and its unionid link leaves the
+        // link naming no user: it is removed here, as if it had never been written.
+        if self.get(keys::user(&user_id)).await?.is_none() {
+            self.delete_unionid_link_of(unionid, &user_id).await?;
+            return Ok(None);
+        }
+        Ok(Some(user_id))
     }
 
     async fn put_unionid_link_if_absent(

@@ -69,29 +69,22 @@ impl Sessions for DynamoStore {
         key: Option<&SessionKeyRecord>,
         family: &Family,
     ) -> StoreResult<()> {
-        // Two plain puts at once (1 write unit each, where a transaction costs 2 per item):
-        // the caller hands out tokens only after both succeeded, and either alone is harmless
-        // (the session_key is WeChat's current one; a family nobody holds a token for expires).
-        let put_family = async {
-            let result = self
-                .put_item()
-                .set_item(Some(family_item(family)))
-                .condition_expression(item_absent())
-                .send()
-                .await;
-            match condition_may_fail(result)? {
-                true => Ok(()),
-                false => Err(corrupt("refresh family id collision")),
-            }
-        };
-        let put_key = async {
-            match key {
-                Some(key) => self.put_session_key(key).await,
-                None => Ok(()),
-            }
-        };
-        let (family_written, key_written) = tokio::join!(put_family, put_key);
-        family_written.and(key_written)
+        // Two plain puts (1 write unit each, where a transaction costs 2 per item), the family
+        // first: a collision refuses the session before the key is touched, and the caller
+        // hands out tokens only after both succeeded (a family alone expires unused).
+        let result = self
+            .put_item()
+            .set_item(Some(family_item(family)))
+            .condition_expression(item_absent())
+            .send()
+            .await;
+        if !condition_may_fail(result)? {
+            return Err(corrupt("refresh family id collision"));
+        }
+        match key {
+            Some(key) => self.put_session_key(key).await,
+            None => Ok(()),
+        }
     }
 
     async fn put_session_key(&self, key: &SessionKeyRecord) -> StoreResult<()> {

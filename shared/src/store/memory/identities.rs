@@ -31,7 +31,15 @@ impl Identities for InMemoryStore {
     }
 
     async fn find_unionid_user(&self, unionid: &UnionId) -> StoreResult<Option<UserId>> {
-        Ok(self.lock()?.unionids.get(unionid).cloned())
+        let mut t = self.lock()?;
+        let Some(user_id) = t.unionids.get(unionid).cloned() else {
+            return Ok(None);
+        };
+        if !t.users.contains_key(&user_id) {
+            t.unionids.remove(unionid);
+            return Ok(None);
+        }
+        Ok(Some(user_id))
     }
 
     async fn put_unionid_link_if_absent(
