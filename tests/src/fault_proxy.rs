@@ -113,15 +113,25 @@ struct State {
     next: HashMap<String, VecDeque<Fault>>,
     /// Every call whose operation starts with the prefix gets the fault.
     outages: Vec<(String, Fault)>,
+    /// Every call of the exact operation whose body contains the text gets the fault.
+    matching: Vec<(String, String, Fault)>,
     calls: HashMap<String, usize>,
     /// After [`FaultProxy::close_port`]: every request on a connection still open is dropped.
     closed: bool,
 }
 
 impl State {
-    fn fault_for(&mut self, operation: &str) -> Option<Fault> {
+    fn fault_for(&mut self, operation: &str, body: &[u8]) -> Option<Fault> {
         if let Some(f) = self.next.get_mut(operation).and_then(VecDeque::pop_front) {
             return Some(f);
+        }
+        let text = String::from_utf8_lossy(body);
+        if let Some((_, _, f)) = self
+            .matching
+            .iter()
+            .find(|(op, needle, _)| op == operation && text.contains(needle.as_str()))
+        {
+            return Some(f.clone());
         }
         self.outages
             .iter()
@@ -174,7 +184,7 @@ async fn handle(
             return Err(std::io::Error::other("fault: the port is closed"));
         }
         *s.calls.entry(operation.clone()).or_default() += 1;
-        s.fault_for(&operation)
+        s.fault_for(&operation, &body)
     };
     match fault {
         Some(Fault::Drop) => Err(std::io::Error::other("fault: connection dropped")),
@@ -266,10 +276,21 @@ impl FaultProxy {
             .push((prefix.to_owned(), fault));
     }
 
+    /// Every call of `operation` whose request body contains `needle` (an item's key prefix,
+    /// say `"OPENID#`) gets `fault` until [`Self::restore`]: one step of a flow fails.
+    pub fn fail_matching(&self, operation: &str, needle: &str, fault: Fault) {
+        self.state
+            .lock()
+            .unwrap()
+            .matching
+            .push((operation.to_owned(), needle.to_owned(), fault));
+    }
+
     /// Ends every outage and drops the faults not yet served.
     pub fn restore(&self) {
         let mut s = self.state.lock().unwrap();
         s.outages.clear();
+        s.matching.clear();
         s.next.clear();
     }
 

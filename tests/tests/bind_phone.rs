@@ -98,13 +98,24 @@ async fn the_account_rules_hold_in_openid_mode() {
         .status,
         200
     );
+    // A new paid code from a user whose phone is bound: the fee guard answers from the stored
+    // user (PHONE_ALREADY_BOUND), without paying WeChat, even for the same number.
+    let paid = stack.wechat.calls("/wxa/business/getuserphonenumber");
     let same = post_phone(
         &bind,
         access(&a),
         &json!({"code": bind_with("carl", "13700137000")}),
     )
     .await;
-    assert_eq!(same.status, 200, "idempotent re-bind");
+    assert_eq!(
+        (same.status, same.error_code()),
+        (409, "PHONE_ALREADY_BOUND")
+    );
+    assert_eq!(
+        stack.wechat.calls("/wxa/business/getuserphonenumber"),
+        paid,
+        "no paid call for a bound user"
+    );
     let taken = post_phone(
         &bind,
         access(&b),

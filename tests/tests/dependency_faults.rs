@@ -106,10 +106,25 @@ fn assert_service_unavailable(r: &HttpReply) {
     assert_no_token(r);
 }
 
-/// How many `TransactWriteItems` a first login makes when nothing goes wrong.
-async fn transactions_per_first_login(r: &Rig) -> usize {
+/// A user with a session and a legacy phone proof ready to post (free: no WeChat call).
+async fn user_with_proof(r: &Rig, user: &str, pure: &str) -> (String, Value) {
+    let s = login(&r.login, &r.stack, user).await;
+    assert_eq!(s.status, 200, "{}", s.raw_body);
+    let token = s.body["access_token"].as_str().unwrap().to_owned();
+    let payload = FakeWeChat::phone_payload(r.stack.appid(), "86", pure, now());
+    let (data, iv) = r
+        .stack
+        .wechat
+        .encrypt_for(r.stack.appid(), user, payload.to_string().as_bytes())
+        .unwrap();
+    (token, json!({"encrypted_data": data, "iv": iv}))
+}
+
+/// How many `TransactWriteItems` a phone bind makes when nothing goes wrong.
+async fn transactions_per_bind(r: &Rig, bind: &Emulator) -> usize {
+    let (token, proof) = user_with_proof(r, "baseline", "13100131000").await;
     r.proxy.reset_counts();
-    let ok = login(&r.login, &r.stack, "baseline").await;
+    let ok = post_phone(bind, &token, &proof).await;
     assert_eq!(ok.status, 200, "{}", ok.raw_body);
     let n = r.proxy.calls(TRANSACT_WRITE_ITEMS);
     assert!(n >= 1);
@@ -118,44 +133,56 @@ async fn transactions_per_first_login(r: &Rig) -> usize {
 }
 
 #[tokio::test]
-async fn a_transaction_conflict_that_clears_is_retried_and_the_login_succeeds() {
+async fn a_transaction_conflict_that_clears_is_retried_and_the_bind_succeeds() {
     let r = rig().await;
-    let clean = transactions_per_first_login(&r).await;
+    let bind = start_behind(&r.stack, &r.proxy, "bind-phone").await;
+    let clean = transactions_per_bind(&r, &bind).await;
+    let (token, proof) = user_with_proof(&r, "alice", "13200132000").await;
+    r.proxy.reset_counts();
     r.proxy
         .fail_next(TRANSACT_WRITE_ITEMS, 2, Fault::transaction_conflict());
-    let ok = login(&r.login, &r.stack, "alice").await;
+    let ok = post_phone(&bind, &token, &proof).await;
     assert_eq!(ok.status, 200, "{}", ok.raw_body);
-    assert_eq!(ok.body["user"]["created"], true);
+    assert_eq!(ok.body["user"]["phone_bound"], true);
     assert_eq!(
         r.proxy.calls(TRANSACT_WRITE_ITEMS),
         clean + 2,
         "two conflicts, two extra attempts"
     );
-    assert_eq!(r.stack.count_items("USER#").await, 2);
-    assert_eq!(r.stack.count_items("OPENID#").await, 2);
+    assert_eq!(r.stack.count_items("PHONE#").await, 2);
 }
 
+/// Every item a first login writes, in the order it writes them (the code claim first).
+const FIRST_LOGIN_STEPS: [&str; 4] = ["\"USER#", "\"OPENID#", "\"FAMILY#", "\"SESSKEY#"];
+
 #[tokio::test]
-async fn a_persistent_transaction_conflict_is_503_after_bounded_attempts_and_writes_nothing() {
-    let r = rig().await;
-    r.proxy
-        .fail_all(TRANSACT_WRITE_ITEMS, Fault::transaction_conflict());
-    let refused = login(&r.login, &r.stack, "bob").await;
-    assert_service_unavailable(&refused);
-    assert_eq!(r.proxy.calls(TRANSACT_WRITE_ITEMS), TRANSACTION_ATTEMPTS);
-    for prefix in ["USER#", "OPENID#", "FAMILY#", "SESSKEY#"] {
-        assert_eq!(r.stack.count_items(prefix).await, 0, "{prefix}");
+async fn a_first_login_failing_at_any_write_is_503_and_leaves_nothing_the_next_login_trips_over() {
+    for (i, step) in FIRST_LOGIN_STEPS.into_iter().enumerate() {
+        let r = rig().await;
+        let user = format!("step-{i}");
+        r.proxy
+            .fail_matching(PUT_ITEM, step, Fault::dynamodb_internal_error());
+        let refused = login(&r.login, &r.stack, &user).await;
+        assert_service_unavailable(&refused);
+        // Whatever was written before the failure, the openid link never names a missing
+        // user, and no family exists that a token could name.
+        assert_eq!(
+            r.stack.count_items("FAMILY#").await,
+            usize::from(i > 2),
+            "{step}"
+        );
+        r.proxy.restore();
+        let ok = login(&r.login, &r.stack, &user).await;
+        assert_eq!(ok.status, 200, "{step}: {}", ok.raw_body);
+        let user_id = ok.body["user"]["id"].as_str().unwrap();
+        assert_eq!(r.stack.count_items("OPENID#").await, 1, "{step}");
+        assert!(
+            r.stack.item(&format!("USER#{user_id}")).await.is_some(),
+            "{step}: the link's user exists"
+        );
+        let again = login(&r.login, &r.stack, &user).await;
+        assert_eq!(again.body["user"]["id"], ok.body["user"]["id"], "{step}");
     }
-    // The log names the kind and the request id, never the SDK's message text.
-    let logs = r.login.logs();
-    assert!(logs.contains("TransactionConflict"), "{logs}");
-    assert!(logs.contains("request id FAULT"), "{logs}");
-    assert!(!logs.contains("Transaction is ongoing"), "{logs}");
-    // Once the conflict clears, the user logs in (with a fresh wx.login code).
-    r.proxy.restore();
-    let ok = login(&r.login, &r.stack, "bob").await;
-    assert_eq!(ok.status, 200, "{}", ok.raw_body);
-    assert_eq!(r.stack.count_items("USER#").await, 1);
 }
 
 #[tokio::test]
@@ -180,6 +207,11 @@ async fn a_persistent_conflict_during_a_bind_is_503_and_the_user_is_untouched() 
     assert_service_unavailable(&refused);
     assert_eq!(r.proxy.calls(TRANSACT_WRITE_ITEMS), TRANSACTION_ATTEMPTS);
     assert_eq!(r.stack.snapshot().await, before, "nothing half-written");
+    // The log names the kind and the request id, never the SDK's message text.
+    let logs = bind.logs();
+    assert!(logs.contains("TransactionConflict"), "{logs}");
+    assert!(logs.contains("request id FAULT"), "{logs}");
+    assert!(!logs.contains("Transaction is ongoing"), "{logs}");
     r.proxy.restore();
     let bound = post_phone(&bind, &token, &proof).await;
     assert_eq!(bound.status, 200, "{}", bound.raw_body);
@@ -189,18 +221,26 @@ async fn a_persistent_conflict_during_a_bind_is_503_and_the_user_is_untouched() 
 #[tokio::test]
 async fn throttling_is_retried_by_the_sdk_and_a_short_burst_goes_unnoticed() {
     let r = rig().await;
+    let baseline = login(&r.login, &r.stack, "baseline").await;
+    assert_eq!(baseline.status, 200, "{}", baseline.raw_body);
+    let clean_puts = r.proxy.calls(PUT_ITEM);
+    r.proxy.reset_counts();
+    // The first PutItem of a login is the code claim: two throttled attempts and the third.
     r.proxy.fail_next(PUT_ITEM, 2, Fault::dynamodb_throttling());
     let ok = login(&r.login, &r.stack, "dave").await;
     assert_eq!(ok.status, 200, "{}", ok.raw_body);
-    // The code claim is the login's only PutItem: two throttled attempts and the third.
-    assert_eq!(r.proxy.calls(PUT_ITEM), SDK_ATTEMPTS);
-    let clean = transactions_per_first_login(&r).await;
+    assert_eq!(r.proxy.calls(PUT_ITEM), clean_puts + SDK_ATTEMPTS - 1);
+    // A bind's transaction, throttled twice, goes through on the SDK's third attempt.
+    let bind = start_behind(&r.stack, &r.proxy, "bind-phone").await;
+    let clean = transactions_per_bind(&r, &bind).await;
+    let (token, proof) = user_with_proof(&r, "erin", "13300133000").await;
+    r.proxy.reset_counts();
     r.proxy.fail_next(
         TRANSACT_WRITE_ITEMS,
         2,
         Fault::provisioned_throughput_exceeded(),
     );
-    let ok = login(&r.login, &r.stack, "erin").await;
+    let ok = post_phone(&bind, &token, &proof).await;
     assert_eq!(ok.status, 200, "{}", ok.raw_body);
     assert_eq!(r.proxy.calls(TRANSACT_WRITE_ITEMS), clean + 2);
 }
@@ -219,10 +259,11 @@ async fn persistent_throttling_is_503_after_the_sdks_attempts_and_writes_nothing
     r.proxy.reset_counts();
     // On the user's creation: the SDK's retries are not multiplied by the store's.
     r.proxy
-        .fail_all(TRANSACT_WRITE_ITEMS, Fault::dynamodb_throttling());
+        .fail_matching(PUT_ITEM, "\"USER#", Fault::dynamodb_throttling());
     let refused = login(&r.login, &r.stack, "fred").await;
     assert_service_unavailable(&refused);
-    assert_eq!(r.proxy.calls(TRANSACT_WRITE_ITEMS), SDK_ATTEMPTS);
+    // The claim once, the user item SDK_ATTEMPTS times, nothing after it.
+    assert_eq!(r.proxy.calls(PUT_ITEM), 1 + SDK_ATTEMPTS);
     for prefix in ["USER#", "OPENID#", "FAMILY#"] {
         assert_eq!(r.stack.count_items(prefix).await, 0, "{prefix}");
     }
