@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the release function binaries and prints their size, cold init, warm latency and
-# calls per request, measured under the Lambda Runtime API emulator against moto.
+# Builds the release function binaries and prints their size, cold init, warm latency, calls
+# and DynamoDB write units per request, measured under the Lambda Runtime API emulator against
+# moto, then the abuse guard under load (bursts over several instances: admitted, refused,
+# upstream calls). WXLOGIN_BENCH_BINARIES=<dir> measures another build's release binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! .venv/bin/python -c 'import moto' 2>/dev/null; then
