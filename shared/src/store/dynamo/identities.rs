@@ -23,8 +23,9 @@ impl DynamoStore {
     /// user item, then the unionid link, then the openid link, each put only if absent. The
     /// openid link is written last and is what finds the user, so a failure or a crash midway
     /// leaves only items nothing finds yet, or a unionid link to a real user, which the next
-    /// login of that unionid joins: never a link to a missing user. A lost race deletes what
-    /// nobody can have seen (the fresh user, while no link names it).
+    /// login of that unionid joins: never an openid link to a missing user. A lost race
+    /// removes the fresh user only if nothing joined it (its version unchanged), then its
+    /// unionid link; a unionid link left naming no user is removed by `find_unionid_user`.
     async fn create_user_in_order(
         &self,
         user: &User,
