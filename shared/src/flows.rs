@@ -6,6 +6,7 @@ pub mod app_secret;
 pub mod backend;
 pub mod bind_phone;
 pub mod binding;
+pub mod export;
 pub mod live_session;
 pub mod login;
 pub mod password;

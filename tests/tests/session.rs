@@ -238,3 +238,69 @@ async fn a_key_rotation_keeps_old_tokens_working_while_new_ones_use_the_new_key(
     // Refresh through the old signer still works (its key is the published previous one).
     assert_eq!(refresh(&old_signer, &before).await.status, 200);
 }
+
+#[tokio::test]
+async fn the_export_lists_the_callers_data_without_secrets_and_only_for_a_live_session() {
+    let stack = Stack::new().await;
+    let code_exchange = stack.start("code-exchange", &[]).await;
+    let bind = stack.start("bind-phone", &[]).await;
+    let session = stack.start("session", &[]).await;
+    let s = stack.login(&code_exchange, "erika").await;
+    let code = stack
+        .wechat
+        .issue_phone_code(stack.appid(), "erika", "86", "13800138071", false);
+    let bound = bind
+        .http(events::http(
+            "POST",
+            "/auth/phone",
+            Some(&json!({ "code": code }).to_string()),
+            &[("authorization", &bearer(&s))],
+        ))
+        .await;
+    assert_eq!(bound.status, 200, "{}", bound.raw_body);
+    let export = |who: &Value| {
+        events::http(
+            "GET",
+            "/auth/me/export",
+            None,
+            &[("authorization", &bearer(who))],
+        )
+    };
+    let e = session.http(export(&bound.body)).await;
+    assert_eq!(e.status, 200, "{}", e.raw_body);
+    assert_eq!(e.header("cache-control"), Some("no-store"));
+    let body = &e.body;
+    assert_eq!(body["user"]["id"], s["user"]["id"]);
+    assert_eq!(body["user"]["phone"], "+8613800138071", "the owner sees the whole number");
+    assert_eq!(body["user"]["password_set"], false);
+    let wechat = body["wechat"].as_array().unwrap();
+    assert_eq!(wechat.len(), 1);
+    assert_eq!(wechat[0]["appid"], stack.appid());
+    assert_eq!(
+        wechat[0]["openid"],
+        wxlogin::fake::FakeWeChat::openid(stack.appid(), "erika")
+    );
+    assert_eq!(wechat[0]["session_key_held"], true);
+    assert!(body["current_session"]["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(!body["not_listed"].as_array().unwrap().is_empty());
+    // Never a secret: not the session_key, not a token.
+    let session_key = stack.wechat.session_key(stack.appid(), "erika").unwrap();
+    assert!(!e.raw_body.contains(&session_key), "session_key exported");
+    assert!(!e.raw_body.contains("eyJ"), "a token exported");
+    // No token, or a logged-out session's token (still a valid JWT): nothing.
+    let none = session
+        .http(events::http("GET", "/auth/me/export", None, &[]))
+        .await;
+    assert_eq!((none.status, none.error_code()), (401, "UNAUTHORIZED"));
+    let out = session
+        .http(events::http(
+            "POST",
+            "/auth/logout",
+            None,
+            &[("authorization", &bearer(&bound.body))],
+        ))
+        .await;
+    assert_eq!(out.status, 200, "{}", out.raw_body);
+    let after = session.http(export(&bound.body)).await;
+    assert_eq!((after.status, after.error_code()), (401, "UNAUTHORIZED"));
+}

@@ -122,7 +122,7 @@ where
                 .await?
             {
                 if let Some(u) = unionid
-                    && !linked.had_unionid
+                    && linked.unionid.is_none()
                 {
                     // A unionid WeChat starts sending later joins the user; an existing link wins.
                     self.store

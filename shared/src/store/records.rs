@@ -1,6 +1,6 @@
 //! The records the store keeps and the outcomes of its conditional operations.
 
-use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
+use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +42,8 @@ impl User {
 pub struct LinkedUser {
     pub user_id: UserId,
     pub phone: Option<PhoneNumber>,
-    /// The link already recorded a unionid before this login.
-    pub had_unionid: bool,
+    /// The unionid the link recorded before this call, if any.
+    pub unionid: Option<UnionId>,
 }
 
 /// WeChat's session_key for (appid, openid). Debug hides the key (a `SessionKey`).

@@ -1,4 +1,5 @@
-//! The session function: `POST /auth/logout`, `GET /auth/me`, `GET /.well-known/jwks.json`.
+//! The session function: `POST /auth/logout`, `GET|PATCH /auth/me`, `GET /auth/me/export`,
+//! `POST /auth/me/userinfo`, `GET /.well-known/jwks.json`.
 
 use super::{not_found, respond};
 use crate::error::AppError;
@@ -44,6 +45,7 @@ pub fn serves(request: &HttpRequest) -> bool {
         (request.method.as_str(), request.path.as_str()),
         ("POST", "/auth/logout")
             | ("GET", "/auth/me")
+            | ("GET", "/auth/me/export")
             | ("PATCH", "/auth/me")
             | ("PUT", "/auth/me")
             | ("POST", "/auth/me/userinfo")
@@ -79,6 +81,14 @@ pub async fn handle<S: Store + Clone>(
             respond(request, "GET /auth/me", async {
                 let caller = service.authenticate(request.bearer()).await?;
                 Ok(answers::profile(&service.profile(&caller).await?))
+            })
+            .await
+        }
+        ("GET", "/auth/me/export") => {
+            respond(request, "GET /auth/me/export", async {
+                let caller = service.authenticate(request.bearer()).await?;
+                // `no-store`, as every JSON answer: no cache on the way keeps personal data.
+                Ok(HttpResponse::json(200, &service.export(&caller).await?))
             })
             .await
         }

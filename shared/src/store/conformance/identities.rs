@@ -6,7 +6,7 @@ use super::fixtures::{
     NOW, account, app, create, join_all_ok, link_of, openid, phone, stored_user, try_create,
     try_link, unionid, user, user_of, winners,
 };
-use crate::domain::UserId;
+use crate::domain::{UnionId, UserId};
 use crate::store::{CreateUserOutcome, Identities, LinkOutcome, LinkedUser, User};
 
 /// Runs every check of this suite against `store`.
@@ -46,26 +46,26 @@ pub async fn touch_openid_link<S: Identities>(store: &S) {
     let p = phone();
     let u = user(Some(p.clone()));
     create(store, &u, &appid, &oid, None).await;
-    let linked = |had_unionid| LinkedUser {
+    let linked = |unionid: Option<&UnionId>| LinkedUser {
         user_id: u.id.clone(),
         phone: Some(p.clone()),
-        had_unionid,
+        unionid: unionid.cloned(),
     };
     assert_eq!(
         link_of(store, &appid, &oid, NOW + 1).await,
-        Some(linked(false))
+        Some(linked(None))
     );
     assert_eq!(
         store
             .touch_openid_link(&appid, &oid, Some(&u1), NOW + 2)
             .await
             .unwrap(),
-        Some(linked(false)),
-        "had_unionid reports the state before this login"
+        Some(linked(None)),
+        "the unionid reported is the one recorded before this call"
     );
     assert_eq!(
         link_of(store, &appid, &oid, NOW + 3).await,
-        Some(linked(true)),
+        Some(linked(Some(&u1))),
         "a later touch without a unionid does not erase it"
     );
     assert_eq!(
@@ -73,11 +73,11 @@ pub async fn touch_openid_link<S: Identities>(store: &S) {
             .touch_openid_link(&appid, &oid, Some(&u2), NOW + 4)
             .await
             .unwrap(),
-        Some(linked(true))
+        Some(linked(Some(&u1)))
     );
     assert_eq!(
         link_of(store, &appid, &oid, NOW + 5).await,
-        Some(linked(true))
+        Some(linked(Some(&u1)))
     );
     // touch records the login on the link only: it never links unionids to users.
     assert_eq!(store.find_unionid_user(&u1).await.unwrap(), None);
@@ -143,8 +143,8 @@ pub async fn create_user_unionid<S: Identities>(store: &S) {
     assert_eq!(
         link_of(store, &appid, &oid, NOW)
             .await
-            .map(|l| l.had_unionid),
-        Some(true),
+            .map(|l| l.unionid),
+        Some(Some(u.clone())),
         "create_user records the unionid on the link"
     );
 
@@ -256,7 +256,7 @@ pub async fn link_openid<S: Identities>(store: &S) {
         Some(LinkedUser {
             user_id: read.id.clone(),
             phone: None,
-            had_unionid: true,
+            unionid: Some(u.clone()),
         }),
         "the new link points at the user and records the unionid"
     );
@@ -358,7 +358,7 @@ pub async fn link_openid_phone_guard<S: Identities>(store: &S) {
         Some(LinkedUser {
             user_id: read.id.clone(),
             phone: Some(p),
-            had_unionid: false,
+            unionid: None,
         })
     );
 }

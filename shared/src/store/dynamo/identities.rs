@@ -225,9 +225,11 @@ impl Identities for DynamoStore {
         let Some(item) = self.get(keys::openid_link(appid, openid)).await? else {
             return Ok(None);
         };
-        let had_unionid = item.contains_key(UNIONID);
+        let recorded = get_s(&item, UNIONID)
+            .map(|u| UnionId::parse(&u).map_err(|_| corrupt("link unionid")))
+            .transpose()?;
         if let Some(u) = unionid
-            && !had_unionid
+            && recorded.is_none()
         {
             let result = self
                 .update_item(keys::openid_link(appid, openid))
@@ -241,7 +243,7 @@ impl Identities for DynamoStore {
         Ok(Some(LinkedUser {
             user_id: user_id_of(&item, "link user_id")?,
             phone: phone_of(&item)?,
-            had_unionid,
+            unionid: recorded,
         }))
     }
 

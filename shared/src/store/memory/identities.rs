@@ -19,14 +19,14 @@ impl Identities for InMemoryStore {
         let Some(link) = t.links.get_mut(&(appid.clone(), openid.clone())) else {
             return Ok(None);
         };
-        let had_unionid = link.1.is_some();
-        if !had_unionid {
+        let recorded = link.1.clone();
+        if recorded.is_none() {
             link.1 = unionid.cloned();
         }
         Ok(Some(LinkedUser {
             user_id: link.0.clone(),
             phone: link.2.clone(),
-            had_unionid,
+            unionid: recorded,
         }))
     }
 
