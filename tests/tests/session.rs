@@ -271,7 +271,10 @@ async fn the_export_lists_the_callers_data_without_secrets_and_only_for_a_live_s
     assert_eq!(e.header("cache-control"), Some("no-store"));
     let body = &e.body;
     assert_eq!(body["user"]["id"], s["user"]["id"]);
-    assert_eq!(body["user"]["phone"], "+8613800138071", "the owner sees the whole number");
+    assert_eq!(
+        body["user"]["phone"], "+8613800138071",
+        "the owner sees the whole number"
+    );
     assert_eq!(body["user"]["password_set"], false);
     let wechat = body["wechat"].as_array().unwrap();
     assert_eq!(wechat.len(), 1);
@@ -281,7 +284,12 @@ async fn the_export_lists_the_callers_data_without_secrets_and_only_for_a_live_s
         wxlogin::fake::FakeWeChat::openid(stack.appid(), "erika")
     );
     assert_eq!(wechat[0]["session_key_held"], true);
-    assert!(body["current_session"]["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        body["current_session"]["expires_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
     assert!(!body["not_listed"].as_array().unwrap().is_empty());
     // Never a secret: not the session_key, not a token.
     let session_key = stack.wechat.session_key(stack.appid(), "erika").unwrap();

@@ -88,9 +88,7 @@ impl<S: Identities + Sessions + KeyDirectory + Clone> SessionService<S> {
             wechat.push(ExportedWeChatIdentity {
                 appid: appid.as_str().to_owned(),
                 openid: openid.as_str().to_owned(),
-                unionid: link
-                    .and_then(|l| l.unionid)
-                    .map(|u| u.as_str().to_owned()),
+                unionid: link.and_then(|l| l.unionid).map(|u| u.as_str().to_owned()),
                 session_key_held: key.is_some(),
                 session_key_expires_at: key.map(|k| rfc3339(k.expires_at)),
             });

@@ -141,9 +141,7 @@ pub async fn create_user_unionid<S: Identities>(store: &S) {
     create(store, &first, &appid, &oid, Some(&u)).await;
     assert_eq!(store.find_unionid_user(&u).await.unwrap(), Some(first.id));
     assert_eq!(
-        link_of(store, &appid, &oid, NOW)
-            .await
-            .map(|l| l.unionid),
+        link_of(store, &appid, &oid, NOW).await.map(|l| l.unionid),
         Some(Some(u.clone())),
         "create_user records the unionid on the link"
     );
