@@ -226,7 +226,7 @@ impl Identities for DynamoStore {
             return Ok(None);
         };
         let recorded = get_s(&item, UNIONID)
-            .map(|u| UnionId::parse(&u).map_err(|_| corrupt("link unionid")))
+            .map(|u| UnionId::parse(u).map_err(|_| corrupt("link unionid")))
             .transpose()?;
         if let Some(u) = unionid
             && recorded.is_none()
