@@ -15,4 +15,5 @@ pub mod load;
 pub mod moto;
 pub mod proxy;
 pub mod stack;
+pub mod windows;
 pub mod write_units;

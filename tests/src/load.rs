@@ -10,6 +10,9 @@ use crate::stack::Stack;
 use serde_json::json;
 use std::sync::Arc;
 
+/// The bursts' limits count per hour, the phone budget per day: start clear of both ends.
+const WINDOW_SECS: u64 = 3_600;
+
 /// What one burst did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Burst {
@@ -78,9 +81,9 @@ async fn burst(
 }
 
 /// `requests` logins with fresh codes from one source address, `LIMIT_LOGIN_PER_ADDRESS` =
-/// `limit` per minute, through `n` code-exchange instances.
+/// `limit` per hour, through `n` code-exchange instances.
 pub async fn logins(stack: &Stack, n: usize, requests: usize, limit: u32) -> Burst {
-    let rate = format!("{limit}/1m");
+    let rate = format!("{limit}/1h");
     let functions = instances(
         stack,
         "code-exchange",
@@ -95,6 +98,8 @@ pub async fn logins(stack: &Stack, n: usize, requests: usize, limit: u32) -> Bur
             events::post_json("/auth/login", &json!({ "code": code }))
         })
         .collect();
+    // Counted exactly only inside one window (every day's end is also an hour's end).
+    crate::windows::clear_of_window_end(WINDOW_SECS, 60).await;
     let (admitted, refused, other) = burst(&functions, events).await;
     Burst {
         requests,
@@ -144,6 +149,8 @@ pub async fn phone_binds(stack: &Stack, n: usize, users: usize, budget: u32) -> 
     }
     let path = "/wxa/business/getuserphonenumber";
     let before = stack.wechat.calls(path);
+    // Counted exactly only inside one window (every day's end is also an hour's end).
+    crate::windows::clear_of_window_end(WINDOW_SECS, 60).await;
     let (admitted, refused, other) = burst(&functions, events).await;
     Burst {
         requests: users,
@@ -177,6 +184,8 @@ pub async fn sms_sends(stack: &Stack, n: usize, requests: usize, limit: u32) -> 
             e
         })
         .collect();
+    // Counted exactly only inside one window (every day's end is also an hour's end).
+    crate::windows::clear_of_window_end(WINDOW_SECS, 60).await;
     let (admitted, refused, other) = burst(&functions, events).await;
     let published = proxy
         .take()

@@ -88,8 +88,10 @@ async fn token_of(stack: &Stack, login: &Emulator, user: &str) -> String {
 #[tokio::test]
 async fn logins_per_app_count_every_address() {
     let stack = Stack::new().await;
+    // Fixed windows: counted exactly only clear of a window's end.
+    wxlogin_tests::windows::clear_of_window_end(3_600, 30).await;
     let login = stack
-        .start("code-exchange", &[("LIMIT_LOGIN_PER_APP", "2/1m")])
+        .start("code-exchange", &[("LIMIT_LOGIN_PER_APP", "2/1h")])
         .await;
     let mut statuses = Vec::new();
     for (i, ip) in ["192.0.2.1", "198.51.100.2", "203.0.113.3"]
@@ -110,6 +112,8 @@ async fn logins_per_app_count_every_address() {
 #[tokio::test]
 async fn paid_phone_calls_per_user_and_the_fee_guard_in_the_binary() {
     let stack = Stack::new().await;
+    // Fixed windows: counted exactly only clear of a window's end.
+    wxlogin_tests::windows::clear_of_window_end(3_600, 30).await;
     let login = stack.start("code-exchange", &[]).await;
     let bind = stack
         .start("bind-phone", &[("LIMIT_PHONE_PER_USER", "1/1d")])
@@ -151,6 +155,8 @@ async fn paid_phone_calls_per_user_and_the_fee_guard_in_the_binary() {
 #[tokio::test]
 async fn checksession_for_bad_legacy_data_is_limited_in_the_binary() {
     let stack = Stack::new().await;
+    // Fixed windows: counted exactly only clear of a window's end.
+    wxlogin_tests::windows::clear_of_window_end(3_600, 30).await;
     let login = stack.start("code-exchange", &[]).await;
     let bind = stack
         .start("bind-phone", &[("LIMIT_CHECKSESSION_PER_USER", "1/1h")])
@@ -175,6 +181,8 @@ async fn checksession_for_bad_legacy_data_is_limited_in_the_binary() {
 #[tokio::test]
 async fn sms_country_number_block_and_budget_in_the_binary() {
     let stack = Stack::new().await;
+    // Fixed windows: counted exactly only clear of a window's end.
+    wxlogin_tests::windows::clear_of_window_end(3_600, 30).await;
     let proxy = RecordingProxy::start(wxlogin_tests::moto::endpoint()).await;
     let url = proxy.url();
     let account = stack
