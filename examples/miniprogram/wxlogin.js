@@ -96,6 +96,10 @@
  * client.getProfile() → Promise<{ id, appid, phone_bound, phone?, nickname?, avatar_url?, created_at }>
  *   GET /auth/me through request() (same token handling).
  *
+ * client.exportData() → Promise<{ exported_at, user, wechat, current_session, not_listed }>
+ *   GET /auth/me/export through request(): every personal datum the server holds about the user
+ *   (for a "download my data" page; PIPL). The phone is whole; no secret is in it.
+ *
  * client.updateProfile({ nickname?, avatarUrl? }) → Promise<profile>
  *   PUT /auth/me with `{ nickname, avatar_url }` (only the fields given; nickname 1–32
  *   characters, avatar an https URL) through request(); resolves the updated profile. PUT,
@@ -642,6 +646,16 @@ function createClient(options) {
     return request({ url: '/auth/me' }).then(function (res) { return profileFrom(res); });
   }
 
+  function exportData() {
+    return request({ url: '/auth/me/export' }).then(function (res) {
+      var data = parseBody(res.data);
+      if (!data || typeof data !== 'object' || !data.user || typeof data.user.id !== 'string') {
+        throw makeError('BAD_RESPONSE', 'The server answered with an unexpected body.', { status: res.statusCode, data: data });
+      }
+      return data;
+    });
+  }
+
   function updateProfile(fields) {
     fields = fields || {};
     var body = {};
@@ -705,6 +719,7 @@ function createClient(options) {
     setPassword: setPassword,
     loginWithPassword: loginWithPassword,
     getProfile: getProfile,
+    exportData: exportData,
     updateProfile: updateProfile,
     logout: logout,
     getUser: getUser,

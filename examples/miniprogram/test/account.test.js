@@ -1,8 +1,9 @@
 // SMS codes, passwords and the profile against the real local server: sendSmsCode(),
-// bindPhoneBySms(), setPassword(), loginWithPassword(), getProfile(), updateProfile().
+// bindPhoneBySms(), setPassword(), loginWithPassword(), getProfile(), exportData(), updateProfile().
 // The local server prints each SMS instead of sending it; the tests read the code from its output.
 // Every test uses its own phone numbers: the server allows 1 send a minute and 10 a day per
-// phone (and 20 an hour per caller IP, so each server here sends well under 20).
+// phone (and 20 an hour per caller IP and 30 an hour per block of 10,000 numbers, 1380013xxxx
+// being one block, so each server here sends well under 20).
 'use strict';
 
 const { describe, it, before, after } = require('node:test');
@@ -284,6 +285,21 @@ describe('SMS codes, passwords and the profile (real server, SIGNUP_MODE=openid)
     await client.updateProfile({ nickname: '小红' });
     assert.deepEqual(wx.requestsTo('/auth/me').filter((r) => r.method === 'PUT')[1].data, { nickname: '小红' });
     assert.equal((await client.getProfile()).avatar_url, 'https://example.com/a.png');
+  });
+
+  it('exportData returns what the server holds about the user, whole phone, no token', async () => {
+    const { wx, client, phone, user } = await withBoundPhone(server, 'export');
+    const data = await client.exportData();
+    assert.equal(data.user.id, user.id);
+    assert.equal(data.user.phone, `+86${phone}`);
+    assert.equal(data.user.password_set, false);
+    assert.equal(data.wechat.length, 1);
+    assert.equal(data.wechat[0].session_key_held, true);
+    assert.ok(data.current_session.expires_at.endsWith('Z'));
+    const stored = wx.getStorageSync(KEY);
+    assert.equal(typeof stored.access_token, 'string');
+    assert.ok(!JSON.stringify(data).includes(stored.access_token), 'no token in the export');
+    assert.equal(wx.requestsTo('/auth/me/export').length, 1);
   });
 
   it('an invalid avatar URL is INVALID_REQUEST', async () => {
