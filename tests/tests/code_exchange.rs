@@ -374,15 +374,6 @@ async fn a_missing_or_malformed_secret_fails_the_cold_start() {
     );
 }
 
-/// The EMF metric lines of a log: (metric name, value) for each.
-fn metric_values(logs: &str, metric: &str) -> Vec<f64> {
-    logs.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v.get("_aws").is_some())
-        .filter_map(|v| v.get(metric).and_then(serde_json::Value::as_f64))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_returning_login_writes_at_most_4_units_and_a_new_users_at_most_6() {
     let stack = Stack::new().await;
@@ -453,12 +444,13 @@ async fn the_login_limit_counts_the_address_api_gateway_saw_not_x_forwarded_for(
     assert_eq!(lambda.http(event).await.status, 200);
     // The metrics say the same: 3 logins, 1 refused.
     let logs = lambda.logs();
-    assert_eq!(metric_values(&logs, "Logins").iter().sum::<f64>(), 3.0);
-    assert_eq!(metric_values(&logs, "RateLimited").iter().sum::<f64>(), 1.0);
-    assert_eq!(metric_values(&logs, "NewUsers").iter().sum::<f64>(), 3.0);
-    assert_eq!(
-        metric_values(&logs, "Duration").len(),
-        4,
-        "one duration per request"
-    );
+    let sums = wxlogin_tests::load::metric_sums(&logs);
+    assert_eq!(sums.get("Logins"), Some(&3.0));
+    assert_eq!(sums.get("RateLimited"), Some(&1.0));
+    assert_eq!(sums.get("NewUsers"), Some(&3.0));
+    let durations = logs
+        .lines()
+        .filter(|l| l.contains(r#""Name":"Duration""#))
+        .count();
+    assert_eq!(durations, 4, "one duration per request");
 }

@@ -4,10 +4,10 @@
 //! expiry), never its value. What cannot be tied to the user id (counters keyed by address or
 //! number, code digests, SMS code hashes, all gone within a day) is named, not listed.
 
-use super::live_session::family_is_live;
+use super::live_session::live_session;
 use super::session::SessionService;
 use crate::clock::rfc3339;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::principal::SessionPrincipal;
 use crate::store::{Identities, Sessions};
 use crate::tokens::KeyDirectory;
@@ -66,17 +66,7 @@ impl<S: Identities + Sessions + KeyDirectory + Clone> SessionService<S> {
         let now = self.clock.now();
         // Personal data only for a live session: a logged-out token, still a valid JWT until
         // it expires, exports nothing.
-        let (family, user) = tokio::join!(
-            self.store.get_family(&caller.session, now),
-            self.store.get_user(&caller.user_id)
-        );
-        let (family, user) = (
-            family?.ok_or(AppError::Unauthorized)?,
-            user?.ok_or(AppError::Unauthorized)?,
-        );
-        if !family_is_live(&family, &user) {
-            return Err(AppError::Unauthorized);
-        }
+        let (family, user) = live_session(&self.store, caller, now).await?;
         let mut wechat = Vec::new();
         for (appid, openid) in &user.openids {
             // Without a unionid to record this is a read.

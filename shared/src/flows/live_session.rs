@@ -16,23 +16,33 @@ pub fn family_is_live(family: &Family, user: &User) -> bool {
     !family.revoked && family.user_id == user.id && family.created_at > user.sessions_valid_after
 }
 
+/// The session's family and its user when the session is still live; `UNAUTHORIZED` when it
+/// was logged out, revoked, cut off or has expired. Two reads, made at once.
+pub async fn live_session<S: Sessions + Identities>(
+    store: &S,
+    caller: &SessionPrincipal,
+    now: u64,
+) -> AppResult<(Family, User)> {
+    let (family, user) = tokio::join!(
+        store.get_family(&caller.session, now),
+        store.get_user(&caller.user_id)
+    );
+    let (family, user) = (
+        family?.ok_or(AppError::Unauthorized)?,
+        user?.ok_or(AppError::Unauthorized)?,
+    );
+    if !family_is_live(&family, &user) {
+        tracing::info!(user_id = %user.id, "access token of an ended session refused");
+        return Err(AppError::Unauthorized);
+    }
+    Ok((family, user))
+}
+
 impl<S: Sessions + Identities, W, X: SecretSource> Backend<S, W, X> {
-    /// The caller's user when the access token's session is still live; `UNAUTHORIZED` when
-    /// it was logged out, revoked, cut off or has expired. Two reads, made at once.
+    /// The caller's user when the access token's session is still live (`live_session`).
     pub async fn live_caller(&self, caller: &SessionPrincipal) -> AppResult<User> {
-        let now = self.clock.now();
-        let (family, user) = tokio::join!(
-            self.store.get_family(&caller.session, now),
-            self.store.get_user(&caller.user_id)
-        );
-        let (family, user) = (
-            family?.ok_or(AppError::Unauthorized)?,
-            user?.ok_or(AppError::Unauthorized)?,
-        );
-        if !family_is_live(&family, &user) {
-            tracing::info!(user_id = %user.id, "access token of an ended session refused");
-            return Err(AppError::Unauthorized);
-        }
-        Ok(user)
+        live_session(&self.store, caller, self.clock.now())
+            .await
+            .map(|(_, user)| user)
     }
 }
