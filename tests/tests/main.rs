@@ -1,0 +1,18 @@
+//! The integration tests as one test binary: each module is one file of tests/tests/, one tier or
+//! one route. One binary links the SDK once instead of once per file, which keeps the test
+//! target small on disk (CI ran out of space with fourteen) and saves thirteen links.
+
+mod abuse_guard;
+mod account;
+mod authorizer;
+mod bad_inputs;
+mod bind_phone;
+mod china_sms;
+mod code_exchange;
+mod dependency_faults;
+mod dynamo_store;
+mod event_files;
+mod hostile_tokens_everywhere;
+mod log_hygiene;
+mod session;
+mod wechat_faults;
