@@ -100,6 +100,11 @@
  *   GET /auth/me/export through request(): every personal datum the server holds about the user
  *   (for a "download my data" page; PIPL). The phone is whole; no secret is in it.
  *
+ * client.deleteAccount() → Promise<{ deleted: true }>
+ *   DELETE /auth/me through request(): deletes the user's account on the server (PIPL; 注销),
+ *   then forgets the stored session. The next login() makes a new user. Ask the user to confirm
+ *   first: nothing can bring the account back.
+ *
  * client.updateProfile({ nickname?, avatarUrl? }) → Promise<profile>
  *   PUT /auth/me with `{ nickname, avatar_url }` (only the fields given; nickname 1–32
  *   characters, avatar an https URL) through request(); resolves the updated profile. PUT,
@@ -656,6 +661,19 @@ function createClient(options) {
     });
   }
 
+  function deleteAccount() {
+    return request({ url: '/auth/me', method: 'DELETE' }).then(function (res) {
+      var data = parseBody(res.data);
+      if (!data || data.status !== 'deleted') {
+        throw makeError('BAD_RESPONSE', 'The server answered with an unexpected body.', { status: res.statusCode, data: data });
+      }
+      // The session went with the account: forget it (a login or refresh in flight is not saved).
+      epoch += 1;
+      clear();
+      return { deleted: true };
+    });
+  }
+
   function updateProfile(fields) {
     fields = fields || {};
     var body = {};
@@ -720,6 +738,7 @@ function createClient(options) {
     loginWithPassword: loginWithPassword,
     getProfile: getProfile,
     exportData: exportData,
+    deleteAccount: deleteAccount,
     updateProfile: updateProfile,
     logout: logout,
     getUser: getUser,

@@ -6,6 +6,7 @@ pub mod app_secret;
 pub mod backend;
 pub mod bind_phone;
 pub mod binding;
+pub mod delete_account;
 pub mod export;
 pub mod live_session;
 pub mod login;
@@ -28,6 +29,8 @@ mod account_tests;
 mod bind_tests;
 #[cfg(test)]
 mod credential_tests;
+#[cfg(test)]
+mod delete_tests;
 #[cfg(test)]
 mod guard_tests;
 #[cfg(test)]

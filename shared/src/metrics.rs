@@ -29,6 +29,8 @@ pub enum Counter {
     RefreshReuse,
     /// An `INTERNAL` error (500).
     InternalErrors,
+    /// An account deleted (by its user or an operator).
+    UsersDeleted,
 }
 
 impl Counter {
@@ -42,6 +44,7 @@ impl Counter {
             Self::RateLimited => "RateLimited",
             Self::RefreshReuse => "RefreshReuse",
             Self::InternalErrors => "InternalErrors",
+            Self::UsersDeleted => "UsersDeleted",
         }
     }
 }

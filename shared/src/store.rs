@@ -1,7 +1,7 @@
 //! The storage ports (DESIGN §5): what the flows may ask of the table, as narrow operations
 //! that each carry their own atomicity (conditional writes, transactions), one trait per
 //! capability (`Identities`, `Sessions`, `PhoneOwnership`, `CodeClaims`, `Counters`,
-//! `SmsCodes`; the signing keys are `tokens::KeyDirectory`) and `Store`, their union. Two
+//! `SmsCodes`, `Erasure`; the signing keys are `tokens::KeyDirectory`) and `Store`, their union. Two
 //! implementations: `dynamo` (production, tested against moto) and `memory` (unit tests and
 //! the local server). Every read treats `expires_at <= now` as absent.
 
@@ -12,6 +12,7 @@ pub mod conformance;
 mod counters;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+mod erasure;
 mod identities;
 #[cfg(feature = "key-reader")]
 pub mod key_reader;
@@ -28,6 +29,7 @@ mod window;
 pub use crate::tokens::{KeyDirectory, PublishedKeySource};
 pub use code_claims::CodeClaims;
 pub use counters::Counters;
+pub use erasure::{EraseOutcome, Erasure, ErasurePlan};
 pub use identities::Identities;
 pub use memory::InMemoryStore;
 pub use phone_ownership::PhoneOwnership;
@@ -66,6 +68,7 @@ pub trait Store:
     + CodeClaims
     + Counters
     + SmsCodes
+    + Erasure
     + KeyDirectory
     + Send
     + Sync
@@ -80,6 +83,7 @@ impl<T> Store for T where
         + CodeClaims
         + Counters
         + SmsCodes
+        + Erasure
         + KeyDirectory
         + Send
         + Sync

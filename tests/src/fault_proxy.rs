@@ -23,6 +23,7 @@ pub const DYNAMODB: &str = "DynamoDB_20120810.";
 pub const SECRETS_MANAGER: &str = "secretsmanager.";
 pub const TRANSACT_WRITE_ITEMS: &str = "DynamoDB_20120810.TransactWriteItems";
 pub const PUT_ITEM: &str = "DynamoDB_20120810.PutItem";
+pub const GET_ITEM: &str = "DynamoDB_20120810.GetItem";
 pub const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
 
 /// How a faulted call is answered.
@@ -36,6 +37,9 @@ pub enum Fault {
     },
     /// The connection is closed without an answer.
     Drop,
+    /// The call reaches the service (its write happens), then the connection is closed
+    /// without its answer: a crash or a lost reply after the write.
+    LostAnswer,
 }
 
 fn dynamodb_error(status: u16, body: serde_json::Value) -> Fault {
@@ -188,6 +192,10 @@ async fn handle(
     };
     match fault {
         Some(Fault::Drop) => Err(std::io::Error::other("fault: connection dropped")),
+        Some(Fault::LostAnswer) => {
+            forward(&upstream, &client, &parts, body).await?;
+            Err(std::io::Error::other("fault: answer lost after the call"))
+        }
         Some(Fault::Json {
             status,
             content_type,
@@ -201,32 +209,40 @@ async fn handle(
             )
             .body(Full::new(Bytes::from(body)))
             .unwrap()),
-        None => {
-            let url = format!(
-                "{upstream}{}",
-                parts.uri.path_and_query().map_or("/", |p| p.as_str())
-            );
-            let mut forward = client.request(parts.method.clone(), url);
-            for (k, v) in &parts.headers {
-                if k != "host" && k != "content-length" {
-                    forward = forward.header(k, v);
-                }
-            }
-            let reply = forward
-                .body(body.to_vec())
-                .send()
-                .await
-                .map_err(std::io::Error::other)?;
-            let mut builder = hyper::Response::builder().status(reply.status().as_u16());
-            for (k, v) in reply.headers() {
-                if k != "content-length" && k != "transfer-encoding" {
-                    builder = builder.header(k, v);
-                }
-            }
-            let bytes = reply.bytes().await.map_err(std::io::Error::other)?;
-            Ok(builder.body(Full::new(bytes)).unwrap())
+        None => forward(&upstream, &client, &parts, body).await,
+    }
+}
+
+/// Sends the call on to the service and relays its answer.
+async fn forward(
+    upstream: &str,
+    client: &reqwest::Client,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
+    let url = format!(
+        "{upstream}{}",
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut forward = client.request(parts.method.clone(), url);
+    for (k, v) in &parts.headers {
+        if k != "host" && k != "content-length" {
+            forward = forward.header(k, v);
         }
     }
+    let reply = forward
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(std::io::Error::other)?;
+    let mut builder = hyper::Response::builder().status(reply.status().as_u16());
+    for (k, v) in reply.headers() {
+        if k != "content-length" && k != "transfer-encoding" {
+            builder = builder.header(k, v);
+        }
+    }
+    let bytes = reply.bytes().await.map_err(std::io::Error::other)?;
+    Ok(builder.body(Full::new(bytes)).unwrap())
 }
 
 impl FaultProxy {

@@ -95,7 +95,12 @@ async fn the_account_and_profile_event_files_reach_their_handlers() {
         (401, "UNAUTHORIZED")
     );
     let session = stack.start("session", &[]).await;
-    for name in ["me-update.json", "me-userinfo.json"] {
+    for name in [
+        "me-update.json",
+        "me-userinfo.json",
+        "me-export.json",
+        "me-delete.json",
+    ] {
         let r = session.http(event(name)).await;
         assert_eq!((r.status, r.error_code()), (401, "UNAUTHORIZED"), "{name}");
     }

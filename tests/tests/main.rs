@@ -4,6 +4,7 @@
 
 mod abuse_guard;
 mod account;
+mod account_deletion;
 mod authorizer;
 mod bad_inputs;
 mod bind_phone;

@@ -1,5 +1,6 @@
 // SMS codes, passwords and the profile against the real local server: sendSmsCode(),
-// bindPhoneBySms(), setPassword(), loginWithPassword(), getProfile(), exportData(), updateProfile().
+// bindPhoneBySms(), setPassword(), loginWithPassword(), getProfile(), exportData(), deleteAccount(),
+// updateProfile().
 // The local server prints each SMS instead of sending it; the tests read the code from its output.
 // Every test uses its own phone numbers: the server allows 1 send a minute and 10 a day per
 // phone (and 20 an hour per caller IP and 30 an hour per block of 10,000 numbers, 1380013xxxx
@@ -300,6 +301,22 @@ describe('SMS codes, passwords and the profile (real server, SIGNUP_MODE=openid)
     assert.equal(typeof stored.access_token, 'string');
     assert.ok(!JSON.stringify(data).includes(stored.access_token), 'no token in the export');
     assert.equal(wx.requestsTo('/auth/me/export').length, 1);
+  });
+
+  it('deleteAccount deletes the user and forgets the session; the next login is a new user', async () => {
+    const { wx, client, phone, user } = await withBoundPhone(server, 'delete');
+    await client.setPassword(PASSWORD);
+    assert.deepEqual(await client.deleteAccount(), { deleted: true });
+    assert.equal(wx.requestsTo('/auth/me').filter((r) => r.method === 'DELETE').length, 1);
+    assert.equal(wx.getStorageSync(KEY), '', 'the stored session is forgotten');
+    assert.equal(client.getUser(), null);
+    // The same WeChat user logs in again: a new account without the phone.
+    const again = await client.login();
+    assert.notEqual(again.user.id, user.id);
+    assert.equal(again.user.phone_bound, false);
+    // The deleted account's password login is gone with it (the phone has no owner now).
+    const err = await rejection(client.loginWithPassword(phone, PASSWORD));
+    assert.equal(err.code, 'INVALID_CREDENTIALS');
   });
 
   it('an invalid avatar URL is INVALID_REQUEST', async () => {

@@ -12,6 +12,7 @@
 
 pub mod code_claims;
 pub mod counters;
+pub mod erasure;
 pub mod fixtures;
 pub mod identities;
 pub mod key_directory;
@@ -21,6 +22,7 @@ pub mod sms_codes;
 
 pub use code_claims::run_code_claims;
 pub use counters::run_counters;
+pub use erasure::run_erasure;
 pub use fixtures::{NOW, app, join_all, openid, phone, unionid};
 pub use identities::run_identities;
 pub use key_directory::run_key_directory;
@@ -38,6 +40,7 @@ pub async fn run_all<S: Store>(store: &S) {
     run_code_claims(store).await;
     run_counters(store).await;
     run_sms_codes(store).await;
+    run_erasure(store).await;
     run_key_directory(store).await;
 }
 

@@ -8,6 +8,7 @@
 
 mod code_claims;
 mod counters;
+mod erasure;
 mod identities;
 mod item;
 mod key_directory;
@@ -22,8 +23,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::Update;
-use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::builders::{DeleteBuilder, UpdateBuilder};
+use aws_sdk_dynamodb::types::{Delete, Update};
 use item::{Item, s};
 
 #[derive(Clone)]
@@ -87,5 +88,10 @@ impl DynamoStore {
     /// An update of the item `pk` inside a transaction (see `write::update`).
     fn update(&self, pk: String) -> UpdateBuilder {
         Update::builder().table_name(&self.table).key(PK, s(pk))
+    }
+
+    /// A delete of the item `pk` inside a transaction (see `write::delete`).
+    fn delete(&self, pk: String) -> DeleteBuilder {
+        Delete::builder().table_name(&self.table).key(PK, s(pk))
     }
 }

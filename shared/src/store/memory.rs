@@ -5,6 +5,7 @@
 
 mod code_claims;
 mod counters;
+mod erasure;
 mod identities;
 mod key_directory;
 mod phone_ownership;

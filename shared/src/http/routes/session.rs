@@ -1,4 +1,4 @@
-//! The session function: `POST /auth/logout`, `GET|PATCH /auth/me`, `GET /auth/me/export`,
+//! The session function: `POST /auth/logout`, `GET|PATCH|DELETE /auth/me`, `GET /auth/me/export`,
 //! `POST /auth/me/userinfo`, `GET /.well-known/jwks.json`.
 
 use super::{not_found, respond};
@@ -46,6 +46,7 @@ pub fn serves(request: &HttpRequest) -> bool {
         ("POST", "/auth/logout")
             | ("GET", "/auth/me")
             | ("GET", "/auth/me/export")
+            | ("DELETE", "/auth/me")
             | ("PATCH", "/auth/me")
             | ("PUT", "/auth/me")
             | ("POST", "/auth/me/userinfo")
@@ -89,6 +90,18 @@ pub async fn handle<S: Store + Clone>(
                 let caller = service.authenticate(request.bearer()).await?;
                 // `no-store`, as every JSON answer: no cache on the way keeps personal data.
                 Ok(HttpResponse::json(200, &service.export(&caller).await?))
+            })
+            .await
+        }
+        ("DELETE", "/auth/me") => {
+            respond(request, "DELETE /auth/me", async {
+                let caller = service.authenticate(request.bearer()).await?;
+                // The same answer when a retried request finds the account already gone.
+                service.delete_account(&caller).await?;
+                Ok(HttpResponse::json(
+                    200,
+                    &serde_json::json!({"status": "deleted"}),
+                ))
             })
             .await
         }

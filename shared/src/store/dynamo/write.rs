@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::builders::{DeleteBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use std::time::Duration;
 
@@ -100,6 +100,14 @@ pub(super) fn update(builder: UpdateBuilder) -> StoreResult<TransactWriteItem> {
         .build()
         .map_err(|e| StoreError::Corrupt(Cause::with_source("building the request", e)))?;
     Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// A delete (begun with `DynamoStore::delete`) as a transaction item.
+pub(super) fn delete(builder: DeleteBuilder) -> StoreResult<TransactWriteItem> {
+    let delete = builder
+        .build()
+        .map_err(|e| StoreError::Corrupt(Cause::with_source("building the request", e)))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
 /// The condition that the item exists.
