@@ -41,6 +41,20 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// The same settings in an explicit region (the admin tool: never a region from the
+/// environment by accident), with an explicit endpoint when given (moto, DynamoDB Local).
+#[cfg(feature = "sdk-config")]
+pub async fn load_sdk_config_in(region: &str, endpoint_url: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(behavior_version())
+        .region(aws_config::Region::new(region.to_owned()))
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
 /// A DynamoDB client from the Lambda environment alone (`AWS_REGION`, the
 /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` Lambda sets,
 /// `AWS_ENDPOINT_URL_DYNAMODB`/`AWS_ENDPOINT_URL`), without aws-config's credential chain: the

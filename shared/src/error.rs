@@ -104,6 +104,9 @@ pub enum AppError {
     PhoneTaken,
     #[error("account already has another phone")]
     PhoneAlreadyBound,
+    /// An operator disabled the account (`wxlogin-admin disable`).
+    #[error("account disabled")]
+    AccountDisabled,
     /// Wrong password or unknown phone: one answer for both.
     #[error("invalid credentials")]
     InvalidCredentials,

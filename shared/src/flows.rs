@@ -2,6 +2,7 @@
 //! `Clock`) — no AWS SDK, no HTTP, no Lambda types here. One module per flow.
 
 pub mod abuse_guard;
+pub mod admin;
 pub mod app_secret;
 pub mod backend;
 pub mod bind_phone;
@@ -31,6 +32,8 @@ mod bind_tests;
 mod credential_tests;
 #[cfg(test)]
 mod delete_tests;
+#[cfg(test)]
+mod disable_tests;
 #[cfg(test)]
 mod guard_tests;
 #[cfg(test)]

@@ -134,7 +134,19 @@ fn line(
     object
 }
 
+/// Set by `silence`: no metric lines from this process.
+static SILENCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stops this process's metric lines: a command-line tool (`wxlogin-admin`) prints its answer
+/// on stdout, where no log agent reads EMF.
+pub fn silence() {
+    SILENCED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn emit(object: &Value) {
+    if SILENCED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     // One write per line, so the line never interleaves with a log line.
     let text = format!("{object}\n");
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -1,11 +1,13 @@
 //! The storage ports (DESIGN §5): what the flows may ask of the table, as narrow operations
 //! that each carry their own atomicity (conditional writes, transactions), one trait per
 //! capability (`Identities`, `Sessions`, `PhoneOwnership`, `CodeClaims`, `Counters`,
-//! `SmsCodes`, `Erasure`; the signing keys are `tokens::KeyDirectory`) and `Store`, their union. Two
+//! `SmsCodes`, `Erasure`, `AccountStatus`, `Census`; the signing keys are `tokens::KeyDirectory`) and `Store`, their union. Two
 //! implementations: `dynamo` (production, tested against moto) and `memory` (unit tests and
 //! the local server). Every read treats `expires_at <= now` as absent.
 
+mod account_status;
 pub mod attrs;
+mod census;
 mod code_claims;
 #[cfg(any(test, feature = "fake"))]
 pub mod conformance;
@@ -27,6 +29,8 @@ mod sms_codes;
 mod window;
 
 pub use crate::tokens::{KeyDirectory, PublishedKeySource};
+pub use account_status::AccountStatus;
+pub use census::Census;
 pub use code_claims::CodeClaims;
 pub use counters::Counters;
 pub use erasure::{EraseOutcome, Erasure, ErasurePlan};
@@ -69,6 +73,8 @@ pub trait Store:
     + Counters
     + SmsCodes
     + Erasure
+    + AccountStatus
+    + Census
     + KeyDirectory
     + Send
     + Sync
@@ -84,6 +90,8 @@ impl<T> Store for T where
         + Counters
         + SmsCodes
         + Erasure
+        + AccountStatus
+        + Census
         + KeyDirectory
         + Send
         + Sync

@@ -10,6 +10,7 @@
 //!   in as them); its user has a different openid for this app → `PHONE_TAKEN`.
 
 use super::backend::Backend;
+use super::live_session::refuse_disabled;
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::metrics::{self, Counter};
@@ -71,6 +72,7 @@ impl<S: Identities + PhoneOwnership, W, X: SecretSource> Backend<S, W, X> {
             .get_user(user_id)
             .await?
             .ok_or(AppError::Unauthorized)?;
+        refuse_disabled(user.disabled)?;
         let same = |created| {
             Some(Bound {
                 user_id: user.id.clone(),
@@ -139,6 +141,7 @@ impl<S: Identities + PhoneOwnership, W, X: SecretSource> Backend<S, W, X> {
                         let Some(user) = self.store.get_user(&existing).await? else {
                             return Ok(None);
                         };
+                        refuse_disabled(user.disabled)?;
                         match self
                             .store
                             .link_openid(&user, appid, openid, unionid, now)
@@ -157,6 +160,7 @@ impl<S: Identities + PhoneOwnership, W, X: SecretSource> Backend<S, W, X> {
                     .get_user(&owner)
                     .await?
                     .ok_or_else(|| AppError::internal("phone owner missing"))?;
+                refuse_disabled(user.disabled)?;
                 match user.openids.get(appid) {
                     Some(existing) if existing == openid => Ok(Some(Bound {
                         user_id: user.id,

@@ -9,7 +9,7 @@ use super::session::SessionService;
 use crate::clock::rfc3339;
 use crate::error::AppResult;
 use crate::principal::SessionPrincipal;
-use crate::store::{Identities, Sessions};
+use crate::store::{Family, Identities, Sessions, User};
 use crate::tokens::KeyDirectory;
 use serde::Serialize;
 
@@ -22,7 +22,8 @@ pub struct Export {
     pub wechat: Vec<ExportedWeChatIdentity>,
     /// The refresh family of the token that asked (other sessions are not indexed by user;
     /// they end at `REFRESH_TOKEN_MAX_LIFETIME` at the latest, or at once with log out all).
-    pub current_session: ExportedSession,
+    /// `null` in an operator's export.
+    pub current_session: Option<ExportedSession>,
     /// Kept briefly, and not by user id, so not listed here.
     pub not_listed: &'static [&'static str],
 }
@@ -37,6 +38,8 @@ pub struct ExportedUser {
     pub password_set: bool,
     /// "Log out everywhere" or a password change ended every session before this.
     pub sessions_valid_after: Option<String>,
+    /// Disabled by an operator.
+    pub disabled: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,42 +70,50 @@ impl<S: Identities + Sessions + KeyDirectory + Clone> SessionService<S> {
         // Personal data only for a live session: a logged-out token, still a valid JWT until
         // it expires, exports nothing.
         let (family, user) = live_session(&self.store, caller, now).await?;
-        let mut wechat = Vec::new();
-        for (appid, openid) in &user.openids {
-            // Without a unionid to record this is a read.
-            let link = self
-                .store
-                .touch_openid_link(appid, openid, None, now)
-                .await?;
-            let key = self.store.get_session_key(appid, openid, now).await?;
-            wechat.push(ExportedWeChatIdentity {
-                appid: appid.as_str().to_owned(),
-                openid: openid.as_str().to_owned(),
-                unionid: link.and_then(|l| l.unionid).map(|u| u.as_str().to_owned()),
-                session_key_held: key.is_some(),
-                session_key_expires_at: key.map(|k| rfc3339(k.expires_at)),
-            });
-        }
-        let current_session = ExportedSession {
+        export_user(&self.store, &user, Some(&family), now).await
+    }
+}
+
+/// The export of `user` (read by the caller), with the refresh family that asked, if any (the
+/// admin tool exports without one).
+pub async fn export_user<S: Identities + Sessions>(
+    store: &S,
+    user: &User,
+    session: Option<&Family>,
+    now: u64,
+) -> AppResult<Export> {
+    let mut wechat = Vec::new();
+    for (appid, openid) in &user.openids {
+        // Without a unionid to record this is a read.
+        let link = store.touch_openid_link(appid, openid, None, now).await?;
+        let key = store.get_session_key(appid, openid, now).await?;
+        wechat.push(ExportedWeChatIdentity {
+            appid: appid.as_str().to_owned(),
+            openid: openid.as_str().to_owned(),
+            unionid: link.and_then(|l| l.unionid).map(|u| u.as_str().to_owned()),
+            session_key_held: key.is_some(),
+            session_key_expires_at: key.map(|k| rfc3339(k.expires_at)),
+        });
+    }
+    tracing::info!(user_id = %user.id, "personal data exported");
+    Ok(Export {
+        exported_at: rfc3339(now),
+        user: ExportedUser {
+            id: user.id.as_str().to_owned(),
+            created_at: rfc3339(user.created_at),
+            phone: user.phone.as_ref().map(|p| p.e164().to_owned()),
+            nickname: user.nickname.clone(),
+            avatar_url: user.avatar_url.clone(),
+            password_set: user.password_hash.is_some(),
+            sessions_valid_after: (user.sessions_valid_after > 0)
+                .then(|| rfc3339(user.sessions_valid_after)),
+            disabled: user.disabled,
+        },
+        wechat,
+        current_session: session.map(|family| ExportedSession {
             created_at: rfc3339(family.created_at),
             expires_at: rfc3339(family.expires_at),
-        };
-        tracing::info!(user_id = %user.id, "personal data exported");
-        Ok(Export {
-            exported_at: rfc3339(now),
-            user: ExportedUser {
-                id: user.id.as_str().to_owned(),
-                created_at: rfc3339(user.created_at),
-                phone: user.phone.as_ref().map(|p| p.e164().to_owned()),
-                nickname: user.nickname.clone(),
-                avatar_url: user.avatar_url.clone(),
-                password_set: user.password_hash.is_some(),
-                sessions_valid_after: (user.sessions_valid_after > 0)
-                    .then(|| rfc3339(user.sessions_valid_after)),
-            },
-            wechat,
-            current_session,
-            not_listed: NOT_LISTED,
-        })
-    }
+        }),
+        not_listed: NOT_LISTED,
+    })
 }

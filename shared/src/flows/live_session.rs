@@ -11,9 +11,22 @@ use crate::secrets::SecretSource;
 use crate::store::{Family, User};
 use crate::store::{Identities, Sessions};
 
-/// The rule itself (`get_family` has already dropped expired families).
+/// The rule itself (`get_family` has already dropped expired families). A disabled user has
+/// no live session: disabling ends them all, and enabling does not bring them back.
 pub fn family_is_live(family: &Family, user: &User) -> bool {
-    !family.revoked && family.user_id == user.id && family.created_at > user.sessions_valid_after
+    !family.revoked
+        && !user.disabled
+        && family.user_id == user.id
+        && family.created_at > user.sessions_valid_after
+}
+
+/// The one rule for a disabled user everywhere a session would start (login, bind, password):
+/// `ACCOUNT_DISABLED`.
+pub fn refuse_disabled(disabled: bool) -> AppResult<()> {
+    if disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    Ok(())
 }
 
 /// The session's family and its user when the session is still live; `UNAUTHORIZED` when it

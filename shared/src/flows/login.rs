@@ -7,6 +7,7 @@
 
 use super::abuse_guard::source_scope;
 use super::backend::Backend;
+use super::live_session::refuse_disabled;
 use super::session_tokens::{SessionFor, SessionTokens};
 use crate::crypto::sha256_hex;
 use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, SignupMode, UnionId, UserId};
@@ -121,6 +122,7 @@ where
                 .touch_openid_link(appid, &session.openid, unionid, now)
                 .await?
             {
+                refuse_disabled(linked.disabled)?;
                 if let Some(u) = unionid
                     && linked.unionid.is_none()
                 {
@@ -186,6 +188,7 @@ where
         let Some(user) = self.store.get_user(user_id).await? else {
             return Err(AppError::internal("unionid link names a missing user"));
         };
+        refuse_disabled(user.disabled)?;
         match self
             .store
             .link_openid(&user, appid, openid, Some(unionid), self.clock.now())

@@ -118,6 +118,8 @@ impl<S: Identities + PhoneOwnership + Sessions + Counters + KeyDirectory, W, X: 
         }
         attempt.succeeded(&self.store, now).await?;
         let user = user.ok_or(AppError::InvalidCredentials)?;
+        // Only after the password proved itself: the status is no oracle for guessing.
+        super::live_session::refuse_disabled(user.disabled)?;
         let (appid, openid) = self.identity_for(&user, phone, via).await?;
         self.start_session(
             SessionFor {

@@ -53,6 +53,7 @@ pub fn describe(error: &AppError) -> (u16, &'static str, &'static str, Option<u3
             "This account already has another phone number.",
             None,
         ),
+        AppError::AccountDisabled => (403, "ACCOUNT_DISABLED", "This account is disabled.", None),
         AppError::InvalidCredentials => (
             401,
             "INVALID_CREDENTIALS",
@@ -147,6 +148,7 @@ mod tests {
             (AppError::UnknownApp, 400, "UNKNOWN_APP"),
             (AppError::InvalidCode, 401, "INVALID_CODE"),
             (AppError::LoginBlocked, 403, "LOGIN_BLOCKED"),
+            (AppError::AccountDisabled, 403, "ACCOUNT_DISABLED"),
             (AppError::RefreshRevoked, 401, "REFRESH_REVOKED"),
             (
                 AppError::RateLimited {

@@ -23,6 +23,8 @@ pub const VERSION: &str = "version";
 pub const PASSWORD_HASH: &str = "password_hash";
 pub const NICKNAME: &str = "nickname";
 pub const AVATAR_URL: &str = "avatar_url";
+/// On the user item and its openid links: `true` while an operator has disabled the user.
+pub const DISABLED: &str = "disabled";
 
 /// Refresh families.
 pub const FAMILY_ID: &str = "family_id";

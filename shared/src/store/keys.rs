@@ -35,3 +35,9 @@ pub fn counter(name: &str, window_start: u64) -> String {
 pub fn sms_code(phone: &PhoneNumber) -> String {
     format!("SMSCODE#{}", phone.e164())
 }
+
+/// An item's kind as its key names it: the prefix before the first `#` (`USER`, `FAMILY`, …;
+/// `SIGNING_KEYS` whole).
+pub fn kind_of(pk: &str) -> &str {
+    pk.split('#').next().unwrap_or(pk)
+}

@@ -19,6 +19,8 @@ pub struct User {
     pub password_hash: Option<String>,
     pub nickname: Option<String>,
     pub avatar_url: Option<String>,
+    /// Disabled by an operator: no login, refresh or bind until enabled again.
+    pub disabled: bool,
 }
 
 impl User {
@@ -33,6 +35,7 @@ impl User {
             password_hash: None,
             nickname: None,
             avatar_url: None,
+            disabled: false,
         }
     }
 }
@@ -44,6 +47,15 @@ pub struct LinkedUser {
     pub phone: Option<PhoneNumber>,
     /// The unionid the link recorded before this call, if any.
     pub unionid: Option<UnionId>,
+    /// The user is disabled (the links carry it, so a returning login needs no user read).
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusOutcome {
+    Set,
+    /// The user changed since it was read, or is gone: read again.
+    Changed,
 }
 
 /// WeChat's session_key for (appid, openid). Debug hides the key (a `SessionKey`).

@@ -50,6 +50,7 @@ pub async fn touch_openid_link<S: Identities>(store: &S) {
         user_id: u.id.clone(),
         phone: Some(p.clone()),
         unionid: unionid.cloned(),
+        disabled: false,
     };
     assert_eq!(
         link_of(store, &appid, &oid, NOW + 1).await,
@@ -255,6 +256,7 @@ pub async fn link_openid<S: Identities>(store: &S) {
             user_id: read.id.clone(),
             phone: None,
             unionid: Some(u.clone()),
+            disabled: false,
         }),
         "the new link points at the user and records the unionid"
     );
@@ -357,6 +359,7 @@ pub async fn link_openid_phone_guard<S: Identities>(store: &S) {
             user_id: read.id.clone(),
             phone: Some(p),
             unionid: None,
+            disabled: false,
         })
     );
 }

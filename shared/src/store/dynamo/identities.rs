@@ -9,8 +9,8 @@ use super::item::{
 use super::write::{condition_failed_at, condition_may_fail, item_absent, item_exists, update};
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::store::attrs::{
-    APPID, AVATAR_URL, CREATED_AT, KIND, NICKNAME, OPENID, OPENIDS, PASSWORD_HASH, PHONE, PK,
-    SESSIONS_VALID_AFTER, UNIONID, USER_ID, VERSION, kind,
+    APPID, AVATAR_URL, CREATED_AT, DISABLED, KIND, NICKNAME, OPENID, OPENIDS, PASSWORD_HASH, PHONE,
+    PK, SESSIONS_VALID_AFTER, UNIONID, USER_ID, VERSION, kind,
 };
 use crate::store::{
     CreateUserOutcome, Identities, LinkOutcome, LinkedUser, StoreResult, User, keys,
@@ -144,7 +144,13 @@ fn user_from(item: &Item) -> StoreResult<User> {
         password_hash: get_s(item, PASSWORD_HASH).map(str::to_owned),
         nickname: get_s(item, NICKNAME).map(str::to_owned),
         avatar_url: get_s(item, AVATAR_URL).map(str::to_owned),
+        disabled: is_disabled(item),
     })
+}
+
+/// Whether a user item or openid link says the user is disabled.
+fn is_disabled(item: &Item) -> bool {
+    item.get(DISABLED).and_then(|v| v.as_bool().ok()) == Some(&true)
 }
 
 /// A new user item, holding its first openid.
@@ -244,6 +250,7 @@ impl Identities for DynamoStore {
             user_id: user_id_of(&item, "link user_id")?,
             phone: phone_of(&item)?,
             unionid: recorded,
+            disabled: is_disabled(&item),
         }))
     }
 

@@ -23,10 +23,15 @@ impl Identities for InMemoryStore {
         if recorded.is_none() {
             link.1 = unionid.cloned();
         }
+        let (user_id, phone) = (link.0.clone(), link.2.clone());
+        // One lock over both maps: reading the user's flag is as atomic as DynamoDB's copy on
+        // the link.
+        let disabled = t.users.get(&user_id).is_some_and(|u| u.disabled);
         Ok(Some(LinkedUser {
-            user_id: link.0.clone(),
-            phone: link.2.clone(),
+            user_id,
+            phone,
             unionid: recorded,
+            disabled,
         }))
     }
 
