@@ -93,6 +93,12 @@
  *   and unknown phone are the same INVALID_CREDENTIALS; 5 failures in a 15-minute window lock
  *   the phone (RATE_LIMITED + retryAfter).
  *
+ * client.resetPassword(phone, smsCode, password) → Promise<{ status: 'ok' }>
+ *   POST /auth/password/reset (no token): a forgotten password replaced with an SMS code sent to
+ *   the account's phone (sendSmsCode first). Every session of the account ends, this device's
+ *   included: the stored session is forgotten; log in again with loginWithPassword(). A weak
+ *   password is WEAK_PASSWORD and leaves the code usable.
+ *
  * client.getProfile() → Promise<{ id, appid, phone_bound, phone?, nickname?, avatar_url?, created_at }>
  *   GET /auth/me through request() (same token handling).
  *
@@ -616,6 +622,16 @@ function createClient(options) {
       });
   }
 
+  function resetPassword(phone, smsCode, password) {
+    var body = { phone: String(phone), sms_code: String(smsCode), password: password };
+    return postAuth('/auth/password/reset', body).then(function (data) {
+      // Every session of the account ended on the server; a session stored here is dead.
+      epoch += 1;
+      clear();
+      return data;
+    });
+  }
+
   function loginWithPassword(phone, password) {
     var body = { phone: String(phone), password: password };
     if (appid) body.appid = appid;
@@ -736,6 +752,7 @@ function createClient(options) {
     bindPhoneBySms: bindPhoneBySms,
     setPassword: setPassword,
     loginWithPassword: loginWithPassword,
+    resetPassword: resetPassword,
     getProfile: getProfile,
     exportData: exportData,
     deleteAccount: deleteAccount,

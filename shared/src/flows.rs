@@ -7,12 +7,14 @@ pub mod app_secret;
 pub mod backend;
 pub mod bind_phone;
 pub mod binding;
+pub mod change_phone;
 pub mod delete_account;
 pub mod export;
 pub mod live_session;
 pub mod login;
 pub mod password;
 pub mod password_guard;
+pub mod password_reset;
 pub mod profile;
 pub mod refresh;
 pub mod session;
@@ -29,6 +31,8 @@ mod account_tests;
 #[cfg(test)]
 mod bind_tests;
 #[cfg(test)]
+mod change_tests;
+#[cfg(test)]
 mod credential_tests;
 #[cfg(test)]
 mod delete_tests;
@@ -40,3 +44,5 @@ mod guard_tests;
 mod login_tests;
 #[cfg(test)]
 mod refresh_tests;
+#[cfg(test)]
+mod reset_tests;

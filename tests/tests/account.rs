@@ -414,3 +414,89 @@ async fn after_logout_all_the_access_token_can_no_longer_set_a_password() {
         "no password was set"
     );
 }
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_with_an_sms_proof_and_every_session_ends() {
+    let stack = Stack::new().await;
+    let proxy = RecordingProxy::start(moto::endpoint()).await;
+    let url = proxy.url();
+    // Two sends to one phone within a minute: the bind's, then the reset's.
+    let account = stack
+        .start(
+            "account",
+            &[
+                ("SMS_SENDER", "sns"),
+                ("AWS_ENDPOINT_URL", url.as_str()),
+                ("LIMIT_SMS_PER_PHONE", "5/1m"),
+            ],
+        )
+        .await;
+    let r = Rig {
+        login: stack.start("code-exchange", &[]).await,
+        bind: stack.start("bind-phone", &[]).await,
+        session: stack.start("session", &[]).await,
+        account,
+        proxy,
+        stack,
+    };
+    let (login, bound) = user_with_phone(&r, "kim").await;
+    let set = post(
+        &r.account,
+        "/auth/password",
+        &json!({"password": "tea kettle sunrise"}),
+        bound["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.raw_body);
+
+    let code = send_code(&r).await;
+    let reset = |code: &str, password: &str| {
+        let body = json!({"phone": PHONE, "sms_code": code, "password": password});
+        let account = &r.account;
+        async move { post(account, "/auth/password/reset", &body, None).await }
+    };
+    let weak = reset(&code, "password1").await;
+    assert_eq!((weak.status, weak.error_code()), (400, "WEAK_PASSWORD"));
+    let done = reset(&code, "plum orbit lantern 47").await;
+    assert_eq!((done.status, &done.body), (200, &json!({"status": "ok"})));
+    assert_eq!(
+        reset(&code, "plum orbit lantern 47").await.error_code(),
+        "INVALID_CODE"
+    );
+
+    // Every session ended, the one that set the old password too.
+    for s in [&login, &set.body] {
+        let old = r
+            .login
+            .http(events::post_json(
+                "/auth/refresh",
+                &json!({"refresh_token": s["refresh_token"]}),
+            ))
+            .await;
+        assert_eq!(old.error_code(), "REFRESH_REVOKED");
+    }
+    let by = |password: &str| json!({"phone": PHONE, "password": password});
+    let old = post(
+        &r.account,
+        "/auth/password/login",
+        &by("tea kettle sunrise"),
+        None,
+    )
+    .await;
+    assert_eq!(old.error_code(), "INVALID_CREDENTIALS");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let new = post(
+        &r.account,
+        "/auth/password/login",
+        &by("plum orbit lantern 47"),
+        None,
+    )
+    .await;
+    assert_eq!(new.status, 200, "{}", new.raw_body);
+    assert_eq!(new.body["user"]["id"], login["user"]["id"]);
+    let logs = r.account.logs();
+    assert!(
+        !logs.contains("plum orbit") && !logs.contains(PHONE),
+        "{logs}"
+    );
+}

@@ -401,3 +401,77 @@ async fn w13_a_rotated_app_secret_is_reread_on_the_phone_path() {
         "a rotation the re-read resolves is no alarm"
     );
 }
+
+#[tokio::test]
+async fn a_phone_change_moves_the_user_to_the_new_number_and_releases_the_old_one() {
+    let stack = Stack::new().await;
+    let login_fn = stack.start("code-exchange", &[]).await;
+    let bind = stack.start("bind-phone", &[]).await;
+    let legacy = |user: &str, pure: &str| {
+        let payload = FakeWeChat::phone_payload(stack.appid(), "86", pure, now());
+        let (data, iv) = stack
+            .wechat
+            .encrypt_for(stack.appid(), user, payload.to_string().as_bytes())
+            .unwrap();
+        json!({"encrypted_data": data, "iv": iv})
+    };
+    let change = |token: String, body: Value| {
+        let bind = &bind;
+        async move {
+            bind.http(events::http(
+                "POST",
+                "/auth/phone/change",
+                Some(&body.to_string()),
+                &[("authorization", &format!("Bearer {token}"))],
+            ))
+            .await
+        }
+    };
+    let s = stack.login(&login_fn, "quinn").await;
+    let bound = post_phone(&bind, access(&s), &legacy("quinn", "13100131010")).await;
+    assert_eq!(bound.status, 200, "{}", bound.raw_body);
+    let id = s["user"]["id"].as_str().unwrap().to_owned();
+
+    // A number someone else owns: 409, nothing moves.
+    let rex = stack.login(&login_fn, "rex").await;
+    let rex_bound = post_phone(&bind, access(&rex), &legacy("rex", "13100131011")).await;
+    assert_eq!(rex_bound.status, 200, "{}", rex_bound.raw_body);
+    let snapshot = stack.snapshot().await;
+    let taken = change(
+        access(&bound.body).to_owned(),
+        legacy("quinn", "13100131011"),
+    )
+    .await;
+    assert_eq!((taken.status, taken.error_code()), (409, "PHONE_TAKEN"));
+    assert_eq!(stack.snapshot().await, snapshot);
+
+    let moved = change(
+        access(&bound.body).to_owned(),
+        legacy("quinn", "13100131012"),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.raw_body);
+    assert_eq!(moved.body["user"]["id"], id.as_str());
+    assert!(
+        stack.item("PHONE#+8613100131010").await.is_none(),
+        "old number released"
+    );
+    assert_eq!(
+        stack.item("PHONE#+8613100131012").await.unwrap()["user_id"],
+        json!({"S": id})
+    );
+    // The bind's session ended; the change's tokens live.
+    let refresh = |session: &Value| {
+        events::post_json(
+            "/auth/refresh",
+            &json!({"refresh_token": session["refresh_token"]}),
+        )
+    };
+    let ended = login_fn.http(refresh(&bound.body)).await;
+    assert_eq!(ended.error_code(), "REFRESH_REVOKED");
+    assert_eq!(login_fn.http(refresh(&moved.body)).await.status, 200);
+    // The released number is free for another user.
+    let sam = stack.login(&login_fn, "sam").await;
+    let freed = post_phone(&bind, access(&sam), &legacy("sam", "13100131010")).await;
+    assert_eq!(freed.status, 200, "{}", freed.raw_body);
+}

@@ -88,12 +88,17 @@ async fn the_account_and_profile_event_files_reach_their_handlers() {
     );
     let set = account.http(event("password-set.json")).await;
     assert_eq!((set.status, set.error_code()), (401, "UNAUTHORIZED"));
+    // The sample reset names a phone no code was sent to.
+    let reset = account.http(event("password-reset.json")).await;
+    assert_eq!((reset.status, reset.error_code()), (401, "INVALID_CODE"));
     let bind = stack.start("bind-phone", &[]).await;
     let sms_bind = bind.http(event("phone-sms.json")).await;
     assert_eq!(
         (sms_bind.status, sms_bind.error_code()),
         (401, "UNAUTHORIZED")
     );
+    let change = bind.http(event("phone-change.json")).await;
+    assert_eq!((change.status, change.error_code()), (401, "UNAUTHORIZED"));
     let session = stack.start("session", &[]).await;
     for name in [
         "me-update.json",

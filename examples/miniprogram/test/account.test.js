@@ -1,6 +1,6 @@
 // SMS codes, passwords and the profile against the real local server: sendSmsCode(),
-// bindPhoneBySms(), setPassword(), loginWithPassword(), getProfile(), exportData(), deleteAccount(),
-// updateProfile().
+// bindPhoneBySms(), setPassword(), loginWithPassword(), resetPassword(), getProfile(), exportData(),
+// deleteAccount(), updateProfile().
 // The local server prints each SMS instead of sending it; the tests read the code from its output.
 // Every test uses its own phone numbers: the server allows 1 send a minute and 10 a day per
 // phone (and 20 an hour per caller IP and 30 an hour per block of 10,000 numbers, 1380013xxxx
@@ -424,5 +424,28 @@ describe('loginWithPassword() with a refused bind token (stub server)', () => {
     } finally {
       await new Promise((r) => { server.closeAllConnections(); server.close(r); });
     }
+  });
+});
+
+describe('resetPassword (real server, 5 SMS a minute per phone)', () => {
+  let server;
+  before(async () => { server = await startLocalServer({ LIMIT_SMS_PER_PHONE: '5/1m' }); });
+  after(async () => { if (server) await server.stop(); });
+
+  it('an SMS code replaces a forgotten password; the stored session is forgotten', async () => {
+    const { wx, client, phone, user } = await withBoundPhone(server, 'reset');
+    await client.setPassword(PASSWORD);
+    const from = server.lines.length;
+    await client.sendSmsCode(phone);
+    const code = await smsCodeFor(server, phone, from);
+    const weak = await rejection(client.resetPassword(phone, code, 'short'));
+    assert.equal(weak.code, 'WEAK_PASSWORD');
+    assert.deepEqual(await client.resetPassword(phone, code, 'lantern-orbit-93-plum'), { status: 'ok' });
+    assert.equal(wx.getStorageSync(KEY), '', 'the stored session is forgotten');
+    const old = await rejection(client.loginWithPassword(phone, PASSWORD));
+    assert.equal(old.code, 'INVALID_CREDENTIALS');
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await client.loginWithPassword(phone, 'lantern-orbit-93-plum');
+    assert.equal(again.user.id, user.id);
   });
 });

@@ -43,6 +43,14 @@ pub enum PhoneProof {
     },
 }
 
+/// What a proved number is for: a first bind, or replacing the bound one (the fee guard's
+/// `PHONE_ALREADY_BOUND` is a bind's rule only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneUse {
+    Bind,
+    Change,
+}
+
 /// Every proof's ports: the paid-code claim (`CodeClaims`), the SMS proof (`SmsCodes`,
 /// `Counters`), the stored session_key (`Sessions`), the binding (`Identities`,
 /// `PhoneOwnership`) and the new session (`Sessions`, `KeyDirectory`).
@@ -57,17 +65,9 @@ where
         proof: PhoneProof,
         source_ip: Option<&str>,
     ) -> AppResult<SessionTokens> {
-        let phone = match proof {
-            PhoneProof::Code(code) => self.phone_from_code(claimant, &code, source_ip).await?,
-            PhoneProof::Sms { phone, code } => {
-                self.verify_sms_code(&phone, &code).await?;
-                phone
-            }
-            PhoneProof::Encrypted { encrypted_data, iv } => {
-                self.phone_from_encrypted(claimant, &encrypted_data, &iv)
-                    .await?
-            }
-        };
+        let phone = self
+            .prove_phone(claimant, proof, source_ip, PhoneUse::Bind)
+            .await?;
         let Bound {
             user_id,
             phone,
@@ -80,11 +80,35 @@ where
                 openid: claimant.openid(),
                 phone: Some(&phone),
                 created,
-                after_cutoff: false,
+                after_cutoff: None,
             },
             None,
         )
         .await
+    }
+
+    /// The number a proof proves (each proof's own rules; the paid one behind the fee guard).
+    pub(super) async fn prove_phone(
+        &self,
+        claimant: &Principal,
+        proof: PhoneProof,
+        source_ip: Option<&str>,
+        phone_use: PhoneUse,
+    ) -> AppResult<PhoneNumber> {
+        match proof {
+            PhoneProof::Code(code) => {
+                self.phone_from_code(claimant, &code, source_ip, phone_use)
+                    .await
+            }
+            PhoneProof::Sms { phone, code } => {
+                self.verify_sms_code(&phone, &code).await?;
+                Ok(phone)
+            }
+            PhoneProof::Encrypted { encrypted_data, iv } => {
+                self.phone_from_encrypted(claimant, &encrypted_data, &iv)
+                    .await
+            }
+        }
     }
 
     async fn phone_from_code(
@@ -92,6 +116,7 @@ where
         claimant: &Principal,
         code: &str,
         source_ip: Option<&str>,
+        phone_use: PhoneUse,
     ) -> AppResult<PhoneNumber> {
         let (appid, openid) = (claimant.appid(), claimant.openid());
         let digest = sha256_hex(format!("{}:{code}", appid.as_str()).as_bytes());
@@ -116,7 +141,7 @@ where
             }
             PhoneCodeClaim::Fresh => {}
         }
-        if let Err(refused) = self.before_paying(claimant, source_ip).await {
+        if let Err(refused) = self.before_paying(claimant, source_ip, phone_use).await {
             // Nothing was asked of WeChat: the same code may be tried again.
             self.store.release_phone_code(appid, &digest).await?;
             return Err(refused);
@@ -138,10 +163,17 @@ where
     }
 
     /// The fee guard, before a paid `getuserphonenumber`: what stored state already answers
-    /// (a user with a bound phone cannot bind another: `PHONE_ALREADY_BOUND`), then the
+    /// (a user with a bound phone cannot bind another: `PHONE_ALREADY_BOUND`, unless the number
+    /// is to replace it), then the
     /// per-openid and per-address limits and the app's daily budget.
-    async fn before_paying(&self, claimant: &Principal, source_ip: Option<&str>) -> AppResult<()> {
-        if let Principal::User(session) = claimant
+    async fn before_paying(
+        &self,
+        claimant: &Principal,
+        source_ip: Option<&str>,
+        phone_use: PhoneUse,
+    ) -> AppResult<()> {
+        if phone_use == PhoneUse::Bind
+            && let Principal::User(session) = claimant
             && self
                 .store
                 .get_user(&session.user_id)

@@ -79,7 +79,12 @@ async fn a_disabled_user_can_do_nothing_until_enabled_and_then_starts_afresh() {
     // The right password still proves nothing for a disabled account.
     let by_password = h
         .backend
-        .password_login(&phone(), PASSWORD, LoginVia::Nothing(None), None)
+        .password_login(
+            &phone(),
+            PASSWORD,
+            LoginVia::Nothing(Some(APP.to_owned())),
+            None,
+        )
         .await;
     assert!(
         matches!(by_password, Err(AppError::AccountDisabled)),

@@ -90,7 +90,7 @@ where
                     openid: &session.openid,
                     phone: resolved.phone.as_ref(),
                     created: resolved.created,
-                    after_cutoff: false,
+                    after_cutoff: None,
                 },
                 Some(&session.session_key),
             )

@@ -74,23 +74,8 @@ impl<S: Identities + PhoneOwnership + Sessions + Counters + KeyDirectory, W, X: 
             .await?
             .map_err(AppError::internal)?;
         self.store.set_password_hash(&user.id, &hash).await?;
-        // Every session ends, the caller's included; the caller's new one is dated after the cut.
-        let now = self.clock.now();
-        self.store.end_all_sessions(&user.id, now).await?;
-        self.store.revoke_family(&caller.session).await?;
         tracing::info!(user_id = %user.id, "password set; other sessions ended");
-        self.start_session(
-            SessionFor {
-                user_id: &user.id,
-                appid: &caller.appid,
-                openid: &caller.openid,
-                phone: Some(&phone),
-                created: false,
-                after_cutoff: true,
-            },
-            None,
-        )
-        .await
+        self.restart_after_cut(caller, &phone).await
     }
 
     pub async fn password_login(
@@ -128,7 +113,7 @@ impl<S: Identities + PhoneOwnership + Sessions + Counters + KeyDirectory, W, X: 
                 openid: &openid,
                 phone: Some(phone),
                 created: false,
-                after_cutoff: false,
+                after_cutoff: None,
             },
             None,
         )

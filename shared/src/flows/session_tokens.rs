@@ -79,12 +79,36 @@ pub struct SessionFor<'a> {
     pub openid: &'a OpenId,
     pub phone: Option<&'a PhoneNumber>,
     pub created: bool,
-    /// The session starts right after a cut-off made in this same second ("every other session
-    /// ends"): it is dated one second later, so the cut-off (whole seconds) spares only it.
-    pub after_cutoff: bool,
+    /// The session starts right after the cut-off returned by `end_all_sessions` ("every other
+    /// session ends"): it is dated one second past it, so the cut-off spares only it.
+    pub after_cutoff: Option<u64>,
 }
 
 impl<S: Sessions + KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
+    /// "Every other session ends" after a credential change: the user's sessions are cut off,
+    /// the caller's family revoked, and the caller's new session dated past the cut.
+    pub(super) async fn restart_after_cut(
+        &self,
+        caller: &crate::principal::SessionPrincipal,
+        phone: &PhoneNumber,
+    ) -> AppResult<SessionTokens> {
+        let now = self.clock.now();
+        let cut = self.store.end_all_sessions(&caller.user_id, now).await?;
+        self.store.revoke_family(&caller.session).await?;
+        self.start_session(
+            SessionFor {
+                user_id: &caller.user_id,
+                appid: &caller.appid,
+                openid: &caller.openid,
+                phone: Some(phone),
+                created: false,
+                after_cutoff: Some(cut.unwrap_or(now)),
+            },
+            None,
+        )
+        .await
+    }
+
     /// A new refresh family + access token; stores WeChat's `session_key`, when this session
     /// comes with a new one, in the same transaction.
     pub async fn start_session(
@@ -96,7 +120,7 @@ impl<S: Sessions + KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
         let now = self.clock.now();
         let settings = &self.issuer.settings;
         let family_id = refresh::new_family_id();
-        let created_at = if who.after_cutoff { now + 1 } else { now };
+        let created_at = who.after_cutoff.map_or(now, |cut| now.max(cut + 1));
         let expires_at = refresh_expiry(settings, created_at, now);
         let minted = refresh::mint(&family_id);
         let family = Family {

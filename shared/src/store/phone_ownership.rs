@@ -20,4 +20,13 @@ pub trait PhoneOwnership: Send + Sync {
         user: &User,
         phone: &PhoneNumber,
     ) -> impl Future<Output = StoreResult<BindOutcome>> + Send;
+
+    /// Moves `user` (as read, with a phone) to `new`, atomically: the old number's ownership
+    /// item is removed, the new one's created (`PhoneTaken` when someone owns it), the user
+    /// item (version and old phone unchanged since read) and every openid link carry `new`.
+    fn change_phone(
+        &self,
+        user: &User,
+        new: &PhoneNumber,
+    ) -> impl Future<Output = StoreResult<BindOutcome>> + Send;
 }

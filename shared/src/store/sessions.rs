@@ -44,10 +44,13 @@ pub trait Sessions: Send + Sync {
 
     fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// "Log out everywhere": refresh families created at or before `now` stop working.
+    /// "Log out everywhere": refresh families created at or before the returned cut-off stop
+    /// working. The cut-off is `now`, or one second past the current one when that is already
+    /// `now` or later, so a second cut in one second still ends a session dated after the
+    /// first (`SessionFor::after_cutoff`). `None` when there is no such user.
     fn end_all_sessions(
         &self,
         user_id: &UserId,
         now: u64,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
 }

@@ -1,5 +1,5 @@
 //! The account function: `POST /auth/sms/send`, `POST /auth/password/login`,
-//! `POST /auth/password` — the login paths that do not need WeChat's paid phone button.
+//! `POST /auth/password`, `POST /auth/password/reset` — the login paths that do not need WeChat's paid phone button.
 
 use super::bind_phone::caller;
 use super::{not_found, respond};
@@ -33,6 +33,14 @@ struct PasswordLoginBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ResetPasswordBody {
+    phone: String,
+    sms_code: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SetPasswordBody {
     password: String,
     #[serde(default)]
@@ -43,7 +51,7 @@ pub fn serves(request: &HttpRequest) -> bool {
     request.method == "POST"
         && matches!(
             request.path.as_str(),
-            "/auth/sms/send" | "/auth/password/login" | "/auth/password"
+            "/auth/sms/send" | "/auth/password/login" | "/auth/password" | "/auth/password/reset"
         )
 }
 
@@ -94,6 +102,20 @@ pub async fn handle<S: Store, W, X: SecretSource>(
                     )
                     .await?;
                 Ok(answers::tokens(&tokens))
+            })
+            .await
+        }
+        "/auth/password/reset" if serves(request) => {
+            respond(request, "POST /auth/password/reset", async {
+                let body: ResetPasswordBody = parse_json(&request.body)?;
+                let phone = parse_phone(&body.phone)?;
+                backend
+                    .reset_password(&phone, &body.sms_code, password_field(&body.password)?)
+                    .await?;
+                Ok(HttpResponse::json(
+                    200,
+                    &serde_json::json!({"status": "ok"}),
+                ))
             })
             .await
         }

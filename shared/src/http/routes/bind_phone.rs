@@ -1,6 +1,7 @@
 //! The bind-phone function: `POST /auth/phone` with `Authorization: Bearer` (an access token,
-//! or the bind token of a `phone_required` login) and either `{"code"}` or
-//! `{"encrypted_data", "iv"}`.
+//! or the bind token of a `phone_required` login) and one proof (`{"code"}`,
+//! `{"encrypted_data", "iv"}` or `{"phone", "sms_code"}`); `POST /auth/phone/change`, the
+//! same proofs of a new number with an access token.
 
 use super::{not_found, respond};
 use crate::error::AppError;
@@ -31,7 +32,8 @@ struct PhoneBody {
 }
 
 pub fn serves(request: &HttpRequest) -> bool {
-    request.method == "POST" && request.path == "/auth/phone"
+    request.method == "POST"
+        && matches!(request.path.as_str(), "/auth/phone" | "/auth/phone/change")
 }
 
 fn proof(body: PhoneBody) -> Result<PhoneProof, AppError> {
@@ -80,13 +82,31 @@ pub async fn handle<S: Store, W: WeChatApi, X: SecretSource>(
     if !serves(request) {
         return not_found(request);
     }
+    if request.path == "/auth/phone/change" {
+        return respond(request, "POST /auth/phone/change", async {
+            let token = request.bearer().ok_or(AppError::Unauthorized)?;
+            // An access token of a live session: a bind token has no phone to change.
+            let Principal::User(session) = caller(backend, token).await? else {
+                return Err(AppError::Unauthorized);
+            };
+            let body: PhoneBody = parse_json(&request.body)?;
+            // Boxed: the two flows' futures nested in one handler overflow rustc's query depth.
+            let tokens = Box::pin(backend.change_phone(
+                &session,
+                proof(body)?,
+                request.source_ip.as_deref(),
+            ))
+            .await?;
+            Ok(answers::tokens(&tokens))
+        })
+        .await;
+    }
     respond(request, "POST /auth/phone", async {
         let token = request.bearer().ok_or(AppError::Unauthorized)?;
         let who = caller(backend, token).await?;
         let body: PhoneBody = parse_json(&request.body)?;
-        let tokens = backend
-            .bind_phone(&who, proof(body)?, request.source_ip.as_deref())
-            .await?;
+        let tokens =
+            Box::pin(backend.bind_phone(&who, proof(body)?, request.source_ip.as_deref())).await?;
         Ok(answers::tokens(&tokens))
     })
     .await

@@ -13,6 +13,7 @@ use crate::store::{BindOutcome, CreateUserOutcome, Identities, LinkOutcome, Phon
 pub async fn run_phone_ownership<S: PhoneOwnership + Identities>(store: &S) {
     create_user_phone(store).await;
     bind_phone(store).await;
+    change_phone(store).await;
 }
 
 /// `create_user` with a phone writes the phone's ownership item and puts the phone on the
@@ -188,4 +189,60 @@ pub async fn bind_phone<S: PhoneOwnership + Identities>(store: &S) {
     );
     assert_eq!(user_of(store, &ghost.id).await, None);
     assert_eq!(store.phone_owner(&s).await.unwrap(), None);
+}
+
+/// `change_phone` moves the user to a free number: the old number is released, the new one
+/// owned, the user and its link carry it; a taken number or a stale read changes nothing.
+pub async fn change_phone<S: PhoneOwnership + Identities>(store: &S) {
+    let (old, new, taken) = (phone(), phone(), phone());
+    let a = account(store, Some(old.clone())).await;
+    let other = account(store, Some(taken.clone())).await;
+    // Taken: nothing moves.
+    assert_eq!(
+        store.change_phone(&a.user, &taken).await.unwrap(),
+        BindOutcome::PhoneTaken
+    );
+    assert_eq!(stored_user(store, &a.user.id).await, a.user);
+    assert_eq!(
+        store.phone_owner(&old).await.unwrap(),
+        Some(a.user.id.clone())
+    );
+    assert_eq!(
+        store.phone_owner(&taken).await.unwrap(),
+        Some(other.user.id.clone())
+    );
+    // Free: moved.
+    assert_eq!(
+        store.change_phone(&a.user, &new).await.unwrap(),
+        BindOutcome::Bound
+    );
+    let moved = stored_user(store, &a.user.id).await;
+    assert_eq!(moved.phone, Some(new.clone()));
+    assert_eq!(
+        store.phone_owner(&new).await.unwrap(),
+        Some(a.user.id.clone())
+    );
+    assert_eq!(
+        store.phone_owner(&old).await.unwrap(),
+        None,
+        "the old number is released"
+    );
+    assert_eq!(
+        link_of(store, &a.appid, &a.openid, NOW)
+            .await
+            .and_then(|l| l.phone),
+        Some(new.clone())
+    );
+    // A stale read (before the move) changes nothing.
+    assert_eq!(
+        store.change_phone(&a.user, &phone()).await.unwrap(),
+        BindOutcome::UserChanged
+    );
+    assert_eq!(stored_user(store, &a.user.id).await, moved);
+    // The released number can be bound by someone else.
+    let b = account(store, None).await;
+    assert_eq!(
+        store.bind_phone(&b.user, &old).await.unwrap(),
+        BindOutcome::Bound
+    );
 }

@@ -282,14 +282,19 @@ pub async fn revoke_family<S: Sessions>(store: &S) {
 
 // ---- log out everywhere ----------------------------------------------------------------
 
-/// `end_all_sessions` sets `sessions_valid_after` to `now`, never lowers it, changes nothing
-/// else (not the version), and creates nothing for a missing user.
+/// `end_all_sessions` sets `sessions_valid_after` to `now` and returns it; when it is already
+/// `now` or later (a second cut in one second, or a slower clock), it moves one second on, so
+/// every cut ends the sessions dated after the one before. It never lowers it, changes nothing
+/// else (not the version), and creates nothing for a missing user (`None`).
 pub async fn end_all_sessions<S: Sessions + Identities>(store: &S) {
     let read = account(store, None).await.user;
     let owner_id = &read.id;
     assert_eq!(read.sessions_valid_after, 0);
 
-    store.end_all_sessions(owner_id, NOW + 100).await.unwrap();
+    assert_eq!(
+        store.end_all_sessions(owner_id, NOW + 100).await.unwrap(),
+        Some(NOW + 100)
+    );
     assert_eq!(
         stored_user(store, owner_id).await,
         User {
@@ -298,22 +303,29 @@ pub async fn end_all_sessions<S: Sessions + Identities>(store: &S) {
         },
         "only sessions_valid_after changes (the version does not)"
     );
-    for earlier in [NOW + 50, NOW + 100, 0] {
-        store.end_all_sessions(owner_id, earlier).await.unwrap();
+    for (earlier, expected) in [
+        (NOW + 100, NOW + 101),
+        (NOW + 50, NOW + 102),
+        (0, NOW + 103),
+    ] {
+        assert_eq!(
+            store.end_all_sessions(owner_id, earlier).await.unwrap(),
+            Some(expected),
+            "{earlier}"
+        );
         assert_eq!(
             stored_user(store, owner_id).await.sessions_valid_after,
-            NOW + 100,
-            "a smaller or equal now never lowers it"
+            expected,
+            "an equal or smaller now moves it one on, never back"
         );
     }
-    store.end_all_sessions(owner_id, NOW + 200).await.unwrap();
     assert_eq!(
-        stored_user(store, owner_id).await.sessions_valid_after,
-        NOW + 200
+        store.end_all_sessions(owner_id, NOW + 200).await.unwrap(),
+        Some(NOW + 200)
     );
 
     let ghost = UserId::new_random();
-    store.end_all_sessions(&ghost, NOW).await.unwrap();
+    assert_eq!(store.end_all_sessions(&ghost, NOW).await.unwrap(), None);
     assert_eq!(
         user_of(store, &ghost).await,
         None,

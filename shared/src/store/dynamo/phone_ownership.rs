@@ -3,7 +3,7 @@
 
 use super::DynamoStore;
 use super::item::{n, phone_owner_item, s, user_id_of};
-use super::write::{condition_failed_at, update};
+use super::write::{condition_failed_at, delete, item_absent, update};
 use crate::domain::{PhoneNumber, UserId};
 use crate::store::attrs::{PHONE, PK, USER_ID, VERSION};
 use crate::store::{BindOutcome, PhoneOwnership, StoreResult, User, keys};
@@ -42,6 +42,43 @@ impl PhoneOwnership for DynamoStore {
                 .update_expression(format!("SET {PHONE} = :phone"))
                 .condition_expression(format!("attribute_exists({PK}) AND {USER_ID} = :uid"))
                 .expression_attribute_values(":phone", s(phone.e164()))
+                .expression_attribute_values(":uid", s(user.id.as_str()));
+            items.push(update(link_update)?);
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(BindOutcome::Bound),
+            Err(reasons) if condition_failed_at(&reasons, 0) => Ok(BindOutcome::PhoneTaken),
+            Err(_) => Ok(BindOutcome::UserChanged),
+        }
+    }
+
+    async fn change_phone(&self, user: &User, new: &PhoneNumber) -> StoreResult<BindOutcome> {
+        let Some(old) = &user.phone else {
+            return Ok(BindOutcome::UserChanged);
+        };
+        let new_owner = self.put(phone_owner_item(new, &user.id), Some(&item_absent()))?;
+        let old_owner = delete(
+            self.delete(keys::phone_owner(old))
+                .condition_expression(format!("attribute_not_exists({PK}) OR {USER_ID} = :uid"))
+                .expression_attribute_values(":uid", s(user.id.as_str())),
+        )?;
+        let user_update = self
+            .update(keys::user(&user.id))
+            .update_expression(format!("SET {PHONE} = :new, {VERSION} = :next"))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND {PHONE} = :old AND {VERSION} = :version"
+            ))
+            .expression_attribute_values(":new", s(new.e164()))
+            .expression_attribute_values(":old", s(old.e164()))
+            .expression_attribute_values(":version", n(user.version))
+            .expression_attribute_values(":next", n(user.version + 1));
+        let mut items = vec![new_owner, old_owner, update(user_update)?];
+        for (appid, openid) in &user.openids {
+            let link_update = self
+                .update(keys::openid_link(appid, openid))
+                .update_expression(format!("SET {PHONE} = :phone"))
+                .condition_expression(format!("attribute_exists({PK}) AND {USER_ID} = :uid"))
+                .expression_attribute_values(":phone", s(new.e164()))
                 .expression_attribute_values(":uid", s(user.id.as_str()));
             items.push(update(link_update)?);
         }

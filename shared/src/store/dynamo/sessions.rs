@@ -173,8 +173,10 @@ impl Sessions for DynamoStore {
         condition_may_fail(result).map(|_| ())
     }
 
-    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
-        let result = self
+    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<Option<u64>> {
+        // The cut-off moves to `now`, or, when it is already there (a cut earlier in this
+        // second), one second on: two conditional updates, never a read before a write.
+        let to_now = self
             .update_item(keys::user(user_id))
             .update_expression(format!("SET {SESSIONS_VALID_AFTER} = :now"))
             .condition_expression(format!(
@@ -183,6 +185,30 @@ impl Sessions for DynamoStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        condition_may_fail(result).map(|_| ())
+        if condition_may_fail(to_now)? {
+            return Ok(Some(now));
+        }
+        let onward = self
+            .update_item(keys::user(user_id))
+            .update_expression(format!(
+                "SET {SESSIONS_VALID_AFTER} = {SESSIONS_VALID_AFTER} + :one"
+            ))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND {SESSIONS_VALID_AFTER} >= :now"
+            ))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match super::write::when_condition_held(onward)? {
+            // The condition failed: the user is gone (or the cut-off fell behind `now` between
+            // the two writes, which only a clock step back does): no such user either way.
+            None => Ok(None),
+            Some(out) => Ok(out
+                .attributes
+                .as_ref()
+                .and_then(|a| get_n(a, SESSIONS_VALID_AFTER))),
+        }
     }
 }

@@ -38,4 +38,39 @@ impl PhoneOwnership for InMemoryStore {
         }
         Ok(BindOutcome::Bound)
     }
+
+    async fn change_phone(&self, user: &User, new: &PhoneNumber) -> StoreResult<BindOutcome> {
+        let mut t = self.lock()?;
+        if t.phones.contains_key(new) {
+            return Ok(BindOutcome::PhoneTaken);
+        }
+        let Some(current) = t.users.get_mut(&user.id) else {
+            return Ok(BindOutcome::UserChanged);
+        };
+        let Some(old) = current.phone.clone() else {
+            return Ok(BindOutcome::UserChanged);
+        };
+        if current.version != user.version || Some(&old) != user.phone.as_ref() {
+            return Ok(BindOutcome::UserChanged);
+        }
+        current.phone = Some(new.clone());
+        current.version += 1;
+        let openids: Vec<(AppId, OpenId)> = current
+            .openids
+            .iter()
+            .map(|(a, o)| (a.clone(), o.clone()))
+            .collect();
+        if t.phones.get(&old) == Some(&user.id) {
+            t.phones.remove(&old);
+        }
+        t.phones.insert(new.clone(), user.id.clone());
+        for key in openids {
+            if let Some(link) = t.links.get_mut(&key)
+                && link.0 == user.id
+            {
+                link.2 = Some(new.clone());
+            }
+        }
+        Ok(BindOutcome::Bound)
+    }
 }

@@ -82,10 +82,16 @@ impl Sessions for InMemoryStore {
         Ok(())
     }
 
-    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<()> {
-        if let Some(u) = self.lock()?.users.get_mut(user_id) {
-            u.sessions_valid_after = u.sessions_valid_after.max(now);
-        }
-        Ok(())
+    async fn end_all_sessions(&self, user_id: &UserId, now: u64) -> StoreResult<Option<u64>> {
+        let mut t = self.lock()?;
+        let Some(u) = t.users.get_mut(user_id) else {
+            return Ok(None);
+        };
+        u.sessions_valid_after = if u.sessions_valid_after < now {
+            now
+        } else {
+            u.sessions_valid_after + 1
+        };
+        Ok(Some(u.sessions_valid_after))
     }
 }
