@@ -50,13 +50,17 @@ pub struct Emulator {
     counter: std::sync::atomic::AtomicU64,
 }
 
-/// The path of a workspace binary built by `cargo build` (the test command builds them first).
+/// The path of a workspace binary. A test process first runs `cargo build --workspace --bins`
+/// once (a no-op taking about a second when the test command has just built them), so a test
+/// run on its own, e.g. `cargo test -p wxlogin-tests many_users`, never starts a missing or
+/// stale binary. The bench binary (not under `deps/`) uses what is built.
 pub fn binary(name: &str) -> std::path::PathBuf {
     // Tests run from target/debug/deps, the bench binary from target/debug.
     let exe = std::env::current_exe().unwrap();
     let mut dir = exe.parent().unwrap();
     if dir.ends_with("deps") {
         dir = dir.parent().unwrap();
+        build_workspace_binaries_once(dir);
     }
     let path = dir.join(name);
     assert!(
@@ -65,6 +69,33 @@ pub fn binary(name: &str) -> std::path::PathBuf {
         path.display()
     );
     path
+}
+
+/// `cargo build --workspace --bins` into the target directory this test binary lives in, once
+/// per process; a failed build fails the test that needed it.
+fn build_workspace_binaries_once(profile_dir: &std::path::Path) {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let outcome = BUILT.get_or_init(|| {
+        let target_dir = profile_dir.parent().unwrap();
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let output = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--workspace", "--bins", "--quiet", "-j2"])
+            .arg("--target-dir")
+            .arg(target_dir)
+            .current_dir(workspace)
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    });
+    if let Err(e) = outcome {
+        panic!("building the workspace binaries failed:\n{e}");
+    }
 }
 
 impl Emulator {
