@@ -10,6 +10,8 @@ pub mod binding;
 pub mod change_phone;
 pub mod delete_account;
 pub mod export;
+pub mod import;
+pub mod import_plan;
 pub mod live_session;
 pub mod login;
 pub mod password;
@@ -40,6 +42,8 @@ mod delete_tests;
 mod disable_tests;
 #[cfg(test)]
 mod guard_tests;
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 mod login_tests;
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The storage ports (DESIGN §5): what the flows may ask of the table, as narrow operations
 //! that each carry their own atomicity (conditional writes, transactions), one trait per
 //! capability (`Identities`, `Sessions`, `PhoneOwnership`, `CodeClaims`, `Counters`,
-//! `SmsCodes`, `Erasure`, `AccountStatus`, `Census`; the signing keys are `tokens::KeyDirectory`) and `Store`, their union. Two
+//! `SmsCodes`, `Erasure`, `AccountStatus`, `Census`, `AccountImport`; the signing keys are `tokens::KeyDirectory`) and `Store`, their union. Two
 //! implementations: `dynamo` (production, tested against moto) and `memory` (unit tests and
 //! the local server). Every read treats `expires_at <= now` as absent.
 
+mod account_import;
 mod account_status;
 pub mod attrs;
 mod census;
@@ -29,6 +30,7 @@ mod sms_codes;
 mod window;
 
 pub use crate::tokens::{KeyDirectory, PublishedKeySource};
+pub use account_import::{AccountImport, AccountKey, CreateAccountOutcome, KeyHolder, NewAccount};
 pub use account_status::AccountStatus;
 pub use census::Census;
 pub use code_claims::CodeClaims;
@@ -75,6 +77,7 @@ pub trait Store:
     + Erasure
     + AccountStatus
     + Census
+    + AccountImport
     + KeyDirectory
     + Send
     + Sync
@@ -92,6 +95,7 @@ impl<T> Store for T where
         + Erasure
         + AccountStatus
         + Census
+        + AccountImport
         + KeyDirectory
         + Send
         + Sync

@@ -118,7 +118,7 @@ impl UserSummary {
 }
 
 /// The first 4 and last 2 characters of an identifier, enough to tell two apart.
-fn mask_id(id: &str) -> String {
+pub fn mask_id(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
     if chars.len() <= 8 {
         return "****".to_owned();

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod account_import;
 pub mod account_status;
 pub mod code_claims;
 pub mod counters;
@@ -21,6 +22,7 @@ pub mod phone_ownership;
 pub mod sessions;
 pub mod sms_codes;
 
+pub use account_import::run_account_import;
 pub use account_status::run_account_status;
 pub use code_claims::run_code_claims;
 pub use counters::run_counters;
@@ -44,6 +46,7 @@ pub async fn run_all<S: Store>(store: &S) {
     run_sms_codes(store).await;
     run_erasure(store).await;
     run_account_status(store).await;
+    run_account_import(store).await;
     run_key_directory(store).await;
 }
 

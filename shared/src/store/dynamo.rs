@@ -6,6 +6,7 @@
 //! implementation is in `dynamo/<port>.rs`, the item helpers in `item`, the transaction and
 //! condition helpers in `write`. It decides no rule: the flows do.
 
+mod account_import;
 mod account_status;
 mod census;
 mod code_claims;

@@ -3,6 +3,7 @@
 //! forgets everything on restart and is not shared between processes. This file holds the
 //! tables and the lock; each port's implementation is in `memory/<port>.rs`.
 
+mod account_import;
 mod account_status;
 mod census;
 mod code_claims;

@@ -16,7 +16,7 @@ use crate::store::{
     CreateUserOutcome, Identities, LinkOutcome, LinkedUser, StoreResult, User, keys,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 impl DynamoStore {
     /// A first login's user, without a transaction (1 write unit per item instead of 2): the
@@ -155,6 +155,19 @@ fn is_disabled(item: &Item) -> bool {
 
 /// A new user item, holding its first openid.
 fn user_item(user: &User, appid: &AppId, openid: &OpenId) -> Item {
+    let mut first = user.clone();
+    first.openids.insert(appid.clone(), openid.clone());
+    whole_user_item(&first)
+}
+
+/// A new user item as `user` says: its openids, phone, password and profile (the import writes
+/// users with several openids at once).
+pub(super) fn whole_user_item(user: &User) -> Item {
+    let openids = user
+        .openids
+        .iter()
+        .map(|(appid, openid)| (appid.as_str().to_owned(), s(openid.as_str())))
+        .collect();
     let mut user_item = item([
         (PK, s(keys::user(&user.id))),
         (KIND, s(kind::USER)),
@@ -162,13 +175,7 @@ fn user_item(user: &User, appid: &AppId, openid: &OpenId) -> Item {
         (CREATED_AT, n(user.created_at)),
         (SESSIONS_VALID_AFTER, n(user.sessions_valid_after)),
         (VERSION, n(user.version)),
-        (
-            OPENIDS,
-            AttributeValue::M(HashMap::from([(
-                appid.as_str().to_owned(),
-                s(openid.as_str()),
-            )])),
-        ),
+        (OPENIDS, AttributeValue::M(openids)),
     ]);
     if let Some(p) = &user.phone {
         user_item.insert(PHONE.to_owned(), s(p.e164()));
@@ -185,7 +192,7 @@ fn user_item(user: &User, appid: &AppId, openid: &OpenId) -> Item {
     user_item
 }
 
-fn link_item(
+pub(super) fn link_item(
     user_id: &UserId,
     appid: &AppId,
     openid: &OpenId,
@@ -210,7 +217,7 @@ fn link_item(
     link
 }
 
-fn unionid_item(unionid: &UnionId, user_id: &UserId) -> Item {
+pub(super) fn unionid_item(unionid: &UnionId, user_id: &UserId) -> Item {
     item([
         (PK, s(keys::unionid_link(unionid))),
         (KIND, s(kind::UNIONID_LINK)),
