@@ -1,9 +1,9 @@
 /**
  * wxlogin.js — the mini-program side of wxlogin: log in with wx.login, keep the tokens, call
- * your API with them, bind the phone number (WeChat's button or an SMS code), set and log in
- * with a password, read and edit the profile, log out. One file, CommonJS, no dependencies, no
- * build step; it only talks to `wx.*` and to your wxlogin deployment. It never sees the
- * session_key or the app secret (those stay on the server).
+ * your API with them, bind and change the phone number (WeChat's button or an SMS code), set and
+ * log in with a password, read and edit the profile, log out. One file, CommonJS, no
+ * dependencies, no build step; it only talks to `wx.*` and to your wxlogin deployment. It never
+ * sees the session_key or the app secret (those stay on the server).
  *
  * Copy this file into your mini program (e.g. `utils/wxlogin.js`) and create ONE client for the
  * whole app (in app.js), so that every page shares its in-flight login/refresh:
@@ -77,6 +77,19 @@
  *   where the account is made). Stores the returned tokens. A wrong, expired or used code is
  *   INVALID_CODE (5 tries per code, then send a new one).
  *
+ * client.changePhone(e | { phone, smsCode }) → Promise<{ status: 'ok', user }>
+ *   Replaces the account's bound phone with a new number, proved like a bind: the
+ *   getPhoneNumber event `e` (`{ code }`, or legacy `{ encrypted_data, iv }`, as bindPhone()
+ *   sends), or `{ phone, smsCode }` with a code sent to the NEW number (sendSmsCode first),
+ *   posted as `{ phone, sms_code }`. POST /auth/phone/change through request() (the access
+ *   token; same token handling). The server moves the number in one step (the old one is free
+ *   at once), ENDS EVERY OTHER SESSION of the user and restarts this one: the fresh tokens it
+ *   answers with are stored. The current number again is a success with nothing moved.
+ *   A number another account owns is PHONE_TAKEN; an account without a phone is PHONE_REQUIRED
+ *   (bind one with bindPhone() / bindPhoneBySms()); with a phone_required session it is
+ *   PHONE_REQUIRED on the device (nothing is sent). A refused prompt is PHONE_DENIED, a wrong
+ *   SMS code INVALID_CODE, SESSION_KEY_STALE as for bindPhone(). Errors keep the session.
+ *
  * client.setPassword(password, oldPassword?) → Promise<{ status: 'ok', user }>
  *   POST /auth/password with the access token. The account needs a bound phone
  *   (PHONE_REQUIRED); changing an existing password needs `oldPassword` (INVALID_CREDENTIALS when
@@ -134,8 +147,8 @@
  *   .data       the parsed response body, when there was one.
  * Codes a mini program must handle:
  *   INVALID_CODE          the wx.login code was refused (used twice, expired): call login() again.
- *                         From bindPhoneBySms(): the SMS code is wrong, expired or used up:
- *                         ask again, or send a new one.
+ *                         From bindPhoneBySms() or changePhone(): the SMS code is wrong,
+ *                         expired or used up: ask again, or send a new one.
  *   SESSION_KEY_STALE     the phone data was encrypted under an old WeChat session; the client has
  *                         already run wx.login again: ask the user to tap the phone button again.
  *   PHONE_TAKEN           the phone number belongs to another account: tell the user.
@@ -147,8 +160,8 @@
  *   INVALID_REQUEST       (400) a malformed phone number, SMS code, nickname or avatar URL.
  *   PHONE_REQUIRED        the account needs a phone number first: raised on the device
  *                         (status 0) while the session is phone_required (SIGNUP_MODE=phone), or
- *                         by the server (403) when setPassword() finds no bound phone. Bind one
- *                         (bindPhone() or bindPhoneBySms()), then try again.
+ *                         by the server (403) when setPassword() or changePhone() finds no bound
+ *                         phone. Bind one (bindPhone() or bindPhoneBySms()), then try again.
  *   DECRYPT_FAILED        the legacy encrypted phone data was not valid: ask the user to tap again.
  *   RATE_LIMITED          WeChat's quota, the SMS send limits, or the password lock: wait
  *                         err.retryAfter seconds before retrying.
@@ -548,16 +561,17 @@ function createClient(options) {
     return runExclusive('login').then(function () { return phoneBearer(true); });
   }
 
-  function bindPhone(e) {
+  /** The proof in a getPhoneNumber event (or its detail): `{code}`, else legacy `{encrypted_data, iv}`. */
+  function buttonProof(e) {
     var detail = (e && e.detail) || e || {};
+    if (detail.code) return { code: detail.code };
+    if (detail.encryptedData && detail.iv) return { encrypted_data: detail.encryptedData, iv: detail.iv };
+    throw makeError('PHONE_DENIED', detail.errMsg || 'The user did not share a phone number.');
+  }
+
+  function bindPhone(e) {
     var body;
-    if (detail.code) {
-      body = { code: detail.code };
-    } else if (detail.encryptedData && detail.iv) {
-      body = { encrypted_data: detail.encryptedData, iv: detail.iv };
-    } else {
-      return Promise.reject(makeError('PHONE_DENIED', detail.errMsg || 'The user did not share a phone number.'));
-    }
+    try { body = buttonProof(e); } catch (err) { return Promise.reject(err); }
     return postPhone(body);
   }
 
@@ -594,14 +608,36 @@ function createClient(options) {
         store(s);
       }
       return { status: 'ok', user: data && data.user ? data.user : (s && s.user) || null };
-    }).catch(function (err) {
-      if (err && err.code === 'SESSION_KEY_STALE') {
-        // Get WeChat and the server a fresh session_key so that the next tap works.
-        var rethrow = function () { throw err; };
-        return runExclusive('login').then(rethrow, rethrow);
-      }
-      throw err;
-    });
+    }).catch(afterStaleKey);
+  }
+
+  /** Rethrows `err`; after SESSION_KEY_STALE, once a wx.login has run. */
+  function afterStaleKey(err) {
+    if (err && err.code === 'SESSION_KEY_STALE') {
+      // Get WeChat and the server a fresh session_key so that the next tap works.
+      var rethrow = function () { throw err; };
+      return runExclusive('login').then(rethrow, rethrow);
+    }
+    throw err;
+  }
+
+  function changePhone(proof) {
+    var body;
+    if (proof && !proof.detail && (proof.phone !== undefined || proof.smsCode !== undefined)) {
+      // An SMS proof; a half one goes as is and the server says INVALID_REQUEST.
+      body = {};
+      if (proof.phone !== undefined) body.phone = String(proof.phone);
+      if (proof.smsCode !== undefined) body.sms_code = String(proof.smsCode);
+    } else {
+      try { body = buttonProof(proof); } catch (err) { return Promise.reject(err); }
+    }
+    var startEpoch = epoch;
+    return request({ url: '/auth/phone/change', method: 'POST', data: body, header: { 'content-type': 'application/json' } })
+      .then(function (res) {
+        // The server ended every other session and restarted this one: these tokens replace it.
+        return result(saveAnswer(parseBody(res.data), startEpoch));
+      })
+      .catch(afterStaleKey);
   }
 
   function sendSmsCode(phone) {
@@ -750,6 +786,7 @@ function createClient(options) {
     bindPhone: bindPhone,
     sendSmsCode: sendSmsCode,
     bindPhoneBySms: bindPhoneBySms,
+    changePhone: changePhone,
     setPassword: setPassword,
     loginWithPassword: loginWithPassword,
     resetPassword: resetPassword,

@@ -1,6 +1,6 @@
 // SMS codes, passwords and the profile against the real local server: sendSmsCode(),
-// bindPhoneBySms(), setPassword(), loginWithPassword(), resetPassword(), getProfile(), exportData(),
-// deleteAccount(), updateProfile().
+// bindPhoneBySms(), changePhone() by SMS, setPassword(), loginWithPassword(), resetPassword(),
+// getProfile(), exportData(), deleteAccount(), updateProfile().
 // The local server prints each SMS instead of sending it; the tests read the code from its output.
 // Every test uses its own phone numbers: the server allows 1 send a minute and 10 a day per
 // phone (and 20 an hour per caller IP and 30 an hour per block of 10,000 numbers, 1380013xxxx
@@ -447,5 +447,59 @@ describe('resetPassword (real server, 5 SMS a minute per phone)', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const again = await client.loginWithPassword(phone, 'lantern-orbit-93-plum');
     assert.equal(again.user.id, user.id);
+  });
+});
+
+describe('changePhone by SMS (real server, 5 SMS a minute per phone)', () => {
+  let server;
+  before(async () => { server = await startLocalServer({ LIMIT_SMS_PER_PHONE: '5/1m' }); });
+  after(async () => { if (server) await server.stop(); });
+
+  it('a code sent to the new number moves the account; the new tokens are stored', async () => {
+    const { wx, client, phone, user } = await withBoundPhone(server, 'chgsms');
+    await client.setPassword(PASSWORD);
+    const before = wx.getStorageSync(KEY);
+    const next = nextPhone();
+    const code = await sendAndRead(server, client, next);
+
+    const wrong = await rejection(client.changePhone({ phone: next, smsCode: otherCode(code) }));
+    assert.equal(wrong.code, 'INVALID_CODE');
+    assert.equal(wrong.status, 401);
+    assert.equal(wx.requestsTo('/auth/refresh').length, 0, 'not mistaken for a refused token');
+    assert.deepEqual(wx.getStorageSync(KEY), before, 'an error keeps the session');
+
+    const res = await client.changePhone({ phone: next, smsCode: code });
+
+    assert.equal(res.status, 'ok');
+    assert.equal(res.user.id, user.id);
+    assert.equal(res.user.phone, `${next.slice(0, 3)}****${next.slice(-4)}`);
+    const call = wx.requestsTo('/auth/phone/change').at(-1);
+    assert.deepEqual(call.data, { phone: next, sms_code: code });
+    assert.equal(call.header.authorization, `Bearer ${before.access_token}`);
+    const stored = wx.getStorageSync(KEY);
+    assert.notEqual(stored.refresh_token, before.refresh_token, 'the restarted session is stored');
+    assert.equal(decodeJwtPayload(stored.access_token).sub, user.id);
+    assert.equal((await client.exportData()).user.phone, `+86${next}`);
+
+    // The password now goes with the new number; the old one names no account.
+    await new Promise((r) => setTimeout(r, 1100));
+    const other = createClient({ baseUrl: server.url, wx: freshWx('chgsmsother') });
+    const old = await rejection(other.loginWithPassword(phone, PASSWORD));
+    assert.equal(old.code, 'INVALID_CREDENTIALS');
+    assert.equal((await client.loginWithPassword(next, PASSWORD)).user.id, user.id);
+  });
+
+  it('a number another account owns is PHONE_TAKEN (the code proves it, the rules refuse it)', async () => {
+    const owner = await withBoundPhone(server, 'chgsmsowner');
+    const { wx, client } = await withBoundPhone(server, 'chgsmstaker');
+    const before = wx.getStorageSync(KEY);
+    const code = await sendAndRead(server, client, owner.phone);
+
+    const err = await rejection(client.changePhone({ phone: owner.phone, smsCode: code }));
+
+    assert.equal(err.code, 'PHONE_TAKEN');
+    assert.equal(err.status, 409);
+    assert.match(err.requestId, /^\w+$/);
+    assert.deepEqual(wx.getStorageSync(KEY), before);
   });
 });
