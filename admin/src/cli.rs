@@ -2,6 +2,7 @@
 //! The table and the region are required, never taken from the environment, so that a command
 //! cannot reach a table nobody named.
 
+use crate::import::{Format, ImportArgs};
 use wxlogin::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use wxlogin::flows::admin::Lookup;
 
@@ -15,6 +16,11 @@ commands:
   delete USER_ID --yes   delete the user and everything that points at them
   export USER_ID         every personal datum held about the user, as JSON
   counts                 live items of each kind in the table
+  import FORMAT FILE [--appid APPID] [--dry-run]
+                         create the users of an export (FILE, or - for stdin): FORMAT is
+                         leancloud (_User, JSON lines), cloudbase (a users collection, JSON
+                         lines) or wxlogin (README); leancloud and cloudbase need the
+                         --appid of the mini program; --dry-run writes nothing
 The table and region are never read from the environment; credentials are (the AWS chain).";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -34,6 +40,7 @@ pub enum Command {
     Delete(UserId),
     Export(UserId),
     Counts,
+    Import(ImportArgs),
 }
 
 /// Parses the arguments after the program name; the message says what is wrong.
@@ -86,9 +93,45 @@ fn command(words: &[&str]) -> Result<Command, String> {
         ["delete", _] => Err("delete cannot be undone: add --yes".to_owned()),
         ["export", id] => Ok(Command::Export(user(id)?)),
         ["counts"] => Ok(Command::Counts),
+        ["import", rest @ ..] => import(rest).map(Command::Import),
         [] => Err("no command".to_owned()),
         _ => Err(format!("unknown command: {}", words.join(" "))),
     }
+}
+
+/// `import FORMAT FILE [--appid APPID] [--dry-run]`, the flags anywhere after `import`.
+fn import(words: &[&str]) -> Result<ImportArgs, String> {
+    let mut appid = None;
+    let mut dry_run = false;
+    let mut positional = Vec::new();
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        match *word {
+            "--dry-run" => dry_run = true,
+            "--appid" => {
+                let raw = words.next().ok_or("--appid needs a value")?;
+                appid = Some(AppId::parse(raw).map_err(|_| format!("not an appid: {raw}"))?);
+            }
+            other => positional.push(other),
+        }
+    }
+    let [format, file] = positional[..] else {
+        return Err("import needs FORMAT and FILE".to_owned());
+    };
+    let format = Format::parse(format)
+        .ok_or_else(|| format!("unknown format {format}: leancloud, cloudbase or wxlogin"))?;
+    if format.needs_appid() && appid.is_none() {
+        return Err(format!(
+            "{} exports do not name the mini program: add --appid",
+            format.name()
+        ));
+    }
+    Ok(ImportArgs {
+        format,
+        file: file.to_owned(),
+        appid,
+        dry_run,
+    })
 }
 
 /// E.164 (`+8613800138000`), or a mainland number without its country code.
@@ -158,6 +201,29 @@ mod tests {
         assert!(p("delete u_abc").unwrap_err().contains("--yes"));
         assert!(p("frobnicate").unwrap_err().contains("unknown command"));
         assert!(p("").unwrap_err().contains("no command"));
+        assert_eq!(
+            p("import leancloud users.jsonl --dry-run --appid wx0123456789abcdef")
+                .unwrap()
+                .command,
+            Command::Import(ImportArgs {
+                format: Format::LeanCloud,
+                file: "users.jsonl".into(),
+                appid: Some(AppId::parse("wx0123456789abcdef").unwrap()),
+                dry_run: true,
+            })
+        );
+        assert!(
+            p("import leancloud users.jsonl")
+                .unwrap_err()
+                .contains("--appid")
+        );
+        assert!(
+            p("import parse users.jsonl")
+                .unwrap_err()
+                .contains("unknown format")
+        );
+        assert!(p("import wxlogin").unwrap_err().contains("FORMAT and FILE"));
+        assert!(p("import wxlogin -").is_ok());
         assert_eq!(
             p("find openid wxapp0000000001 o_abcdefgh")
                 .unwrap()

@@ -2,6 +2,7 @@
 //! store, so the same code runs on DynamoDB and, in the unit tests, in memory.
 
 use crate::cli::Command;
+use crate::import::ImportStatus;
 use serde_json::{Value, json};
 use wxlogin::error::AppResult;
 use wxlogin::flows::admin::{UserSummary, find_user, force_logout, set_disabled};
@@ -9,24 +10,34 @@ use wxlogin::flows::delete_account::{Deletion, erase_user};
 use wxlogin::flows::export::export_user;
 use wxlogin::store::Store;
 
-/// What a command printed, and whether it found its user.
+/// What a command printed, and how it ended (the exit code).
 #[derive(Debug, PartialEq)]
 pub struct Outcome {
     pub output: Value,
-    pub found: bool,
+    pub end: End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Done,
+    /// No such user; an import that left records out (conflicts, malformed lines).
+    Partly,
+    /// The input could not be read.
+    Usage,
+    StoreFailed,
 }
 
 fn found(output: Value) -> Outcome {
     Outcome {
         output,
-        found: true,
+        end: End::Done,
     }
 }
 
 fn not_found() -> Outcome {
     Outcome {
         output: json!({"error": "no such user"}),
-        found: false,
+        end: End::Partly,
     }
 }
 
@@ -56,5 +67,19 @@ pub async fn run<S: Store>(store: &S, command: &Command, now: u64) -> AppResult<
             None => not_found(),
         },
         Command::Counts => found(json!(store.count_by_kind(now).await?)),
+        Command::Import(args) => match crate::import::run(store, args, now).await {
+            Ok((output, status)) => Outcome {
+                output,
+                end: match status {
+                    ImportStatus::Complete => End::Done,
+                    ImportStatus::SomeLeftOut => End::Partly,
+                    ImportStatus::StoreFailed => End::StoreFailed,
+                },
+            },
+            Err(message) => Outcome {
+                output: json!({"error": message}),
+                end: End::Usage,
+            },
+        },
     })
 }

@@ -1,9 +1,12 @@
 //! `wxlogin-admin`: the operator's tool over the deployed table (or a local moto). Parses the
 //! command line, connects to the named table in the named region, runs one command, prints
-//! its JSON. Exit codes: 0 done, 1 no such user, 2 usage, 3 the store failed.
+//! its JSON. Exit codes: 0 done, 1 no such user (or an import that left records out), 2 usage
+//! (or an unreadable import file), 3 the store failed.
 
 mod cli;
 mod commands;
+mod import;
+mod progress;
 
 use std::process::ExitCode;
 use wxlogin::clock::{Clock, SystemClock};
@@ -27,10 +30,11 @@ async fn main() -> ExitCode {
     match commands::run(&store, &invocation.command, SystemClock.now()).await {
         Ok(outcome) => {
             println!("{}", outcome.output);
-            if outcome.found {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
+            match outcome.end {
+                commands::End::Done => ExitCode::SUCCESS,
+                commands::End::Partly => ExitCode::from(1),
+                commands::End::Usage => ExitCode::from(2),
+                commands::End::StoreFailed => ExitCode::from(3),
             }
         }
         Err(error) => {

@@ -40,6 +40,8 @@ pub struct ImportReport {
     pub unverified_phones_dropped: u64,
     pub without_identity: Vec<RecordRef>,
     pub too_many_openids: Vec<RecordRef>,
+    /// Nicknames and avatar URLs the profile rules refused (the accounts are imported without).
+    pub profile_fields_dropped: u64,
     /// Created now (a dry run: would be created).
     pub imported: u64,
     /// Already in the table from an earlier run: left as they are.
@@ -103,6 +105,7 @@ pub async fn run_import<S: AccountImport>(
         unverified_phones_dropped: parsed_counts.unverified_phones,
         without_identity: plan.without_identity,
         too_many_openids: plan.too_many_openids,
+        profile_fields_dropped: plan.profile_fields_dropped,
         conflicts: plan.conflicts,
         ..ImportReport::default()
     };

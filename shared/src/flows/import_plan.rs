@@ -7,6 +7,7 @@
 use crate::crypto::{hex, sha256};
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::flows::admin::mask_id;
+use crate::flows::profile::{check_avatar_url, check_nickname};
 use crate::store::{NewAccount, User};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -95,6 +96,9 @@ pub struct Plan {
     pub without_identity: Vec<RecordRef>,
     /// Records with more than `MAX_OPENIDS` openids.
     pub too_many_openids: Vec<RecordRef>,
+    /// Nicknames and avatar URLs left out because the profile rules refuse them
+    /// (`flows/profile.rs`: a nickname of 1–32 characters, an https avatar URL).
+    pub profile_fields_dropped: u64,
 }
 
 /// The user id an imported record gets: derived from the format and the source's id, so the
@@ -205,9 +209,12 @@ pub fn plan(format: &str, parsed: ParsedExport, now: u64) -> Plan {
         } else if record.openids.is_empty() && record.unionid.is_none() && record.phone.is_none() {
             plan.without_identity.push(RecordRef::of(&record));
         } else {
+            let record_ref = RecordRef::of(&record);
+            let (account, dropped) = account_of(format, record, now);
+            plan.profile_fields_dropped += dropped;
             plan.accounts.push(PlannedAccount {
-                record: RecordRef::of(&record),
-                account: account_of(format, record, now),
+                record: record_ref,
+                account,
             });
         }
     }
@@ -224,17 +231,27 @@ fn same_content(a: &SourceRecord, b: &SourceRecord) -> bool {
     }
 }
 
-fn account_of(format: &str, record: SourceRecord, now: u64) -> NewAccount {
+/// The account a record becomes, and how many of its profile fields the profile rules refused.
+fn account_of(format: &str, record: SourceRecord, now: u64) -> (NewAccount, u64) {
     let id = imported_user_id(format, &record.source_id);
+    let nickname = record.nickname.map(|n| n.trim().to_owned());
+    let kept_nickname = nickname.clone().filter(|n| check_nickname(n).is_ok());
+    let kept_avatar = record
+        .avatar_url
+        .clone()
+        .filter(|u| check_avatar_url(u).is_ok());
+    let dropped = u64::from(nickname.is_some() && kept_nickname.is_none())
+        + u64::from(record.avatar_url.is_some() && kept_avatar.is_none());
     let user = User {
         phone: record.phone,
         openids: record.openids,
-        nickname: record.nickname,
-        avatar_url: record.avatar_url,
+        nickname: kept_nickname,
+        avatar_url: kept_avatar,
         ..User::new(id, record.created_at.unwrap_or(now))
     };
-    NewAccount {
+    let account = NewAccount {
         user,
         unionid: record.unionid,
-    }
+    };
+    (account, dropped)
 }

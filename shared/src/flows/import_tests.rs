@@ -211,3 +211,26 @@ async fn imported_users_sign_in_with_wx_login_as_if_they_had_always_been_here() 
     );
     assert_eq!(stored.openids.len(), 1, "the login linked its openid");
 }
+
+#[test]
+fn profile_fields_the_profile_rules_refuse_are_left_out() {
+    let mut r = record(1, "x", Some("xavier"));
+    r.nickname = Some("名".repeat(40));
+    r.avatar_url = Some("cloud://prod-1a2b/avatars/x.png".into());
+    let mut kept = record(2, "y", Some("yvonne"));
+    kept.nickname = Some("  小明 ".into());
+    kept.avatar_url = Some("https://thirdwx.qlogo.cn/mmopen/vi_32/abc/132".into());
+    let p = plan("wxlogin", parsed(vec![r, kept]), NOW);
+    assert_eq!(p.profile_fields_dropped, 2);
+    let users: Vec<_> = p.accounts.iter().map(|a| &a.account.user).collect();
+    assert_eq!(
+        (users[0].nickname.as_deref(), users[0].avatar_url.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        users[1].nickname.as_deref(),
+        Some("小明"),
+        "trimmed, then kept"
+    );
+    assert!(users[1].avatar_url.is_some());
+}
