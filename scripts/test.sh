@@ -55,6 +55,12 @@ kill "$smoke_pid" 2>/dev/null || true
 step "cargo test: unit, DynamoDB on moto, Lambda smoke tiers"
 cargo test -j2 --workspace --locked
 
+step "Bulk import: 10,000 LeanCloud users through wxlogin-admin against its own moto"
+# Its own step (about 30,000 writes, minutes on moto): beside the other tests it would starve
+# them of the machine's cores. It prints the throughput, the memory and the conflict report.
+cargo test -j2 -p wxlogin-tests --test integration --locked -- --ignored --nocapture \
+  import::ten_thousand_leancloud_users_import_against_moto
+
 step "Mini-program client tests (Node, against the local server)"
 if [ -x examples/miniprogram/test/run.sh ]; then
   examples/miniprogram/test/run.sh

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod admin_cli;
 pub mod emulator;
 pub mod events;
 pub mod fault_proxy;

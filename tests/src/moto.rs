@@ -44,38 +44,52 @@ fn free_port() -> u16 {
 
 /// The endpoint URL of the shared moto server, starting it on first use.
 pub fn endpoint() -> String {
-    ENDPOINT
-        .get_or_init(|| {
-            let port = free_port();
-            let script = format!(
-                "{bin} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 0.3; done; kill $m",
-                bin = moto_command(),
-                parent = std::process::id()
-            );
-            // The watchdog shell outlives this handle on purpose; it exits with the test process.
-            #[allow(clippy::zombie_processes)]
-            Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("cannot start moto");
-            let started = Instant::now();
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            format!("http://127.0.0.1:{port}")
-        })
-        .clone()
+    ENDPOINT.get_or_init(start_server).clone()
+}
+
+/// A moto server of the caller's own, for a test whose volume would slow every other test
+/// sharing one (moto applies one request at a time, and its transactions copy whole tables).
+pub fn private_endpoint() -> String {
+    start_server()
+}
+
+fn start_server() -> String {
+    let port = free_port();
+    let script = format!(
+        "{bin} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; while kill -0 {parent} 2>/dev/null; do sleep 0.3; done; kill $m",
+        bin = moto_command(),
+        parent = std::process::id()
+    );
+    // The watchdog shell outlives this handle on purpose; it exits with the test process.
+    #[allow(clippy::zombie_processes)]
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start moto");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    format!("http://127.0.0.1:{port}")
 }
 
 /// Environment a process (or the SDK in this process) needs to talk to moto.
 pub fn aws_env() -> Vec<(&'static str, String)> {
+    aws_env_at(&endpoint())
+}
+
+/// `aws_env` for the moto at `endpoint`.
+pub fn aws_env_at(endpoint: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -86,7 +100,11 @@ pub fn aws_env() -> Vec<(&'static str, String)> {
 
 /// An SDK config pointed at moto, for test setup and assertions.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    let endpoint = endpoint();
+    sdk_config_at(&endpoint()).await
+}
+
+/// `sdk_config` for the moto at `endpoint`.
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -180,14 +198,25 @@ pub async fn scan_prefix(
     prefix: &str,
 ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     let client = aws_sdk_dynamodb::Client::new(sdk);
-    let out = client.scan().table_name(table).send().await.unwrap();
-    out.items
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|i| {
+    let mut items = Vec::new();
+    let mut start = None;
+    // Every page: a Scan answers at most 1 MB.
+    loop {
+        let out = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        items.extend(out.items.unwrap_or_default().into_iter().filter(|i| {
             i.get("pk")
                 .and_then(|v| v.as_s().ok())
                 .is_some_and(|pk| pk.starts_with(prefix))
-        })
-        .collect()
+        }));
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
 }

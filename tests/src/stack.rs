@@ -12,6 +12,8 @@ pub const ISSUER: &str = "wxlogin-test";
 pub const AUDIENCE: &str = "wxlogin-test-api";
 
 pub struct Stack {
+    /// The moto this stack's table and secrets are in.
+    pub endpoint: String,
     pub sdk: aws_config::SdkConfig,
     pub table: String,
     pub wechat_secret_id: String,
@@ -29,7 +31,20 @@ impl Stack {
     }
 
     pub async fn with_apps(apps: &[(&str, &str)]) -> Self {
-        let sdk = moto::sdk_config().await;
+        Self::with_apps_on(moto::endpoint(), apps).await
+    }
+
+    /// `new`, on a moto of its own (`moto::private_endpoint`).
+    pub async fn on_private_moto() -> Self {
+        Self::with_apps_on(
+            moto::private_endpoint(),
+            &[("wxtestapp00000001", "app-secret-1")],
+        )
+        .await
+    }
+
+    async fn with_apps_on(endpoint: String, apps: &[(&str, &str)]) -> Self {
+        let sdk = moto::sdk_config_at(&endpoint).await;
         let table = moto::unique("wxlogin");
         moto::create_table(&sdk, &table).await;
         let wechat_secret_id = moto::unique("wxlogin/wechat");
@@ -44,6 +59,7 @@ impl Stack {
         }
         let wechat_server = wechat.start(0).await.unwrap();
         Self {
+            endpoint,
             sdk,
             table,
             wechat_secret_id,
@@ -63,7 +79,7 @@ impl Stack {
     }
 
     pub fn env(&self, extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-        let mut env = moto::aws_env();
+        let mut env = moto::aws_env_at(&self.endpoint);
         env.extend([
             ("TABLE_NAME", self.table.clone()),
             ("WECHAT_SECRET_ID", self.wechat_secret_id.clone()),

@@ -11,53 +11,12 @@
 
 use serde_json::{Value, json};
 use wxlogin::fake::FakeWeChat;
-use wxlogin_tests::emulator::binary;
+use wxlogin_tests::admin_cli::{admin, on};
 use wxlogin_tests::events;
 use wxlogin_tests::moto;
 use wxlogin_tests::stack::Stack;
 
 const PHONE: &str = "13800138066";
-
-struct Run {
-    code: i32,
-    stdout: Value,
-    stderr: String,
-    raw: String,
-}
-
-/// Runs the tool with `args`, moto's credentials and no region or table in the environment.
-async fn admin(args: &[&str]) -> Run {
-    let mut command = tokio::process::Command::new(binary("wxlogin-admin"));
-    command.args(args).env_clear();
-    for (k, v) in moto::aws_env() {
-        if k != "AWS_REGION" && k != "AWS_ENDPOINT_URL" {
-            command.env(k, v);
-        }
-    }
-    let out = command.output().await.unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: serde_json::from_str(stdout.trim()).unwrap_or(Value::Null),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-        raw: stdout,
-    }
-}
-
-/// `admin` against the stack's table in moto's region.
-async fn on(stack: &Stack, args: &[&str]) -> Run {
-    let endpoint = moto::endpoint();
-    let mut all = vec![
-        "--table",
-        stack.table.as_str(),
-        "--region",
-        "us-east-1",
-        "--endpoint-url",
-        endpoint.as_str(),
-    ];
-    all.extend_from_slice(args);
-    admin(&all).await
-}
 
 fn now() -> u64 {
     wxlogin::clock::Clock::now(&wxlogin::clock::SystemClock)

@@ -15,6 +15,7 @@ mod dependency_faults;
 mod dynamo_store;
 mod event_files;
 mod hostile_tokens_everywhere;
+mod import;
 mod log_hygiene;
 mod session;
 mod wechat_faults;

@@ -1,11 +1,12 @@
 //! Running an import plan against the store (`AccountImport`): accounts are created in
-//! batches, each whole or not at all; every account not created is classified from who holds
-//! its keys — already there from an earlier run (its own user item exists), or in conflict
-//! with a user of the table — and never half-imported. A dry run only reads and classifies.
-//! A store failure stops the run; what was done is reported, and running again resumes.
+//! batches of `BATCH_ACCOUNTS` (written concurrently by the store); each is created, found
+//! there from an earlier run, or in conflict with a user of the table (and then leaves
+//! nothing). A dry run only reads who holds the keys and says the same. A store failure stops
+//! the run; what was done is reported, and running again resumes where it stopped.
 
 use super::admin::mask_id;
 use super::import_plan::{Conflict, Malformed, ParsedExport, Plan, PlannedAccount, RecordRef};
+use crate::domain::UserId;
 use crate::store::{AccountImport, AccountKey, CreateAccountOutcome, KeyHolder, NewAccount};
 use serde::Serialize;
 use std::time::Instant;
@@ -145,86 +146,55 @@ async fn import_batch<S: AccountImport>(
     mode: Mode,
 ) -> crate::store::StoreResult<Vec<Fate>> {
     let accounts: Vec<NewAccount> = batch.iter().map(|p| p.account.clone()).collect();
-    let blocked: Vec<usize> = match mode {
-        Mode::DryRun => (0..batch.len()).collect(),
-        Mode::Write => store
-            .create_accounts(&accounts)
-            .await?
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| **o == CreateAccountOutcome::Blocked)
-            .map(|(i, _)| i)
-            .collect(),
+    let outcomes = match mode {
+        Mode::Write => store.create_accounts(&accounts).await?,
+        Mode::DryRun => {
+            let holders = store.key_holders(&accounts).await?;
+            accounts.iter().map(|a| would_be(a, &holders)).collect()
+        }
     };
-    let mut fates: Vec<Fate> = (0..batch.len()).map(|_| Fate::Imported).collect();
-    if blocked.is_empty() {
-        return Ok(fates);
-    }
-    let blocked_accounts: Vec<NewAccount> = blocked
+    Ok(batch
         .iter()
-        .filter_map(|&i| accounts.get(i).cloned())
-        .collect();
-    let holders = store.key_holders(&blocked_accounts).await?;
-    let mut retry = Vec::new();
-    for (&i, account) in blocked.iter().zip(&blocked_accounts) {
-        let (Some(planned), Some(fate)) = (batch.get(i), fates.get_mut(i)) else {
-            continue;
-        };
-        match classify(planned, account, &holders) {
-            Some(classified) => *fate = classified,
-            // Blocked, yet nothing holds its keys now (removed meanwhile): one more try.
-            None if mode == Mode::Write => retry.push(i),
-            None => {}
-        }
-    }
-    if !retry.is_empty() {
-        let again: Vec<NewAccount> = retry
-            .iter()
-            .filter_map(|&i| accounts.get(i).cloned())
-            .collect();
-        let outcomes = store.create_accounts(&again).await?;
-        let holders = store.key_holders(&again).await?;
-        for ((&i, account), outcome) in retry.iter().zip(&again).zip(outcomes) {
-            if outcome == CreateAccountOutcome::Blocked
-                && let (Some(planned), Some(fate)) = (batch.get(i), fates.get_mut(i))
-            {
-                // Blocked twice by items that vanish: reported, never forced in.
-                *fate = classify(planned, account, &holders).unwrap_or_else(|| {
-                    Fate::Conflict(Conflict {
-                        key: "changing",
-                        value: mask_id(account.user.id.as_str()),
-                        records: vec![planned.record.clone()],
-                        held_by: None,
-                    })
-                });
+        .zip(outcomes)
+        .map(|(planned, outcome)| match outcome {
+            CreateAccountOutcome::Created => Fate::Imported,
+            CreateAccountOutcome::AlreadyPresent => Fate::AlreadyPresent,
+            CreateAccountOutcome::Conflict { key, holder } => {
+                Fate::Conflict(table_conflict(planned, &key, &holder))
             }
-        }
-    }
-    Ok(fates)
+        })
+        .collect())
 }
 
-/// An account's fate from the holders of its keys: its own user item there means an earlier
-/// run imported it; another user holding a key is a conflict; nothing held, `None`.
-fn classify(planned: &PlannedAccount, account: &NewAccount, holders: &[KeyHolder]) -> Option<Fate> {
+/// What creating `account` would answer, from who holds its keys now: its own user item there
+/// means an earlier run imported it; another user holding a key is a conflict.
+fn would_be(account: &NewAccount, holders: &[KeyHolder]) -> CreateAccountOutcome {
     let keys = account.keys();
-    let mine: Vec<&KeyHolder> = holders.iter().filter(|h| keys.contains(&h.key)).collect();
-    if mine
-        .iter()
-        .any(|h| matches!(&h.key, AccountKey::User(id) if *id == account.user.id))
-    {
-        return Some(Fate::AlreadyPresent);
+    let mine = || holders.iter().filter(|h| keys.contains(&h.key));
+    if mine().any(|h| matches!(&h.key, AccountKey::User(id) if *id == account.user.id)) {
+        return CreateAccountOutcome::AlreadyPresent;
     }
-    let other = mine.iter().find(|h| h.user_id != account.user.id)?;
-    let (kind, value) = match &other.key {
+    match mine().find(|h| h.user_id != account.user.id) {
+        Some(h) => CreateAccountOutcome::Conflict {
+            key: h.key.clone(),
+            holder: h.user_id.clone(),
+        },
+        None => CreateAccountOutcome::Created,
+    }
+}
+
+/// The report's entry for a key a user of the table holds.
+fn table_conflict(planned: &PlannedAccount, key: &AccountKey, holder: &UserId) -> Conflict {
+    let (kind, value) = match key {
         AccountKey::User(id) => ("user", mask_id(id.as_str())),
         AccountKey::OpenId(_, openid) => ("openid", mask_id(openid.as_str())),
         AccountKey::UnionId(unionid) => ("unionid", mask_id(unionid.as_str())),
         AccountKey::Phone(phone) => ("phone", phone.masked()),
     };
-    Some(Fate::Conflict(Conflict {
+    Conflict {
         key: kind,
         value,
         records: vec![planned.record.clone()],
-        held_by: Some(mask_id(other.user_id.as_str())),
-    }))
+        held_by: Some(mask_id(holder.as_str())),
+    }
 }

@@ -1,7 +1,8 @@
 //! The `AccountImport` port: creating whole accounts brought from another backend (the admin
-//! tool's `import`), each all or nothing and only where nothing exists yet, and saying who
-//! holds the keys of an account that could not be created. It decides nothing: the import flow
-//! (`flows/import.rs`) plans the accounts and classifies what this port reports.
+//! tool's `import`), only where nothing exists yet, never overwriting anything; an account that
+//! meets another user's key leaves nothing of itself. It also says who holds the keys of
+//! accounts (the dry run). It decides nothing: the import flow (`flows/import.rs`) plans the
+//! accounts and reports what this port answers.
 
 use super::{StoreResult, User};
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
@@ -26,26 +27,30 @@ pub enum AccountKey {
 }
 
 impl NewAccount {
-    /// Every item this account's creation writes, the user item first.
+    /// Every item this account's creation writes, in the order it writes them: the user
+    /// item, the phone's ownership, the unionid link, the openid links.
     pub fn keys(&self) -> Vec<AccountKey> {
         let mut keys = vec![AccountKey::User(self.user.id.clone())];
+        keys.extend(self.user.phone.iter().cloned().map(AccountKey::Phone));
+        keys.extend(self.unionid.iter().cloned().map(AccountKey::UnionId));
         keys.extend(
             self.user
                 .openids
                 .iter()
                 .map(|(a, o)| AccountKey::OpenId(a.clone(), o.clone())),
         );
-        keys.extend(self.unionid.iter().cloned().map(AccountKey::UnionId));
-        keys.extend(self.user.phone.iter().cloned().map(AccountKey::Phone));
         keys
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateAccountOutcome {
+    /// Written now: the whole account, or the rest of one an interrupted run began.
     Created,
-    /// One of its items exists already: nothing of this account was written.
-    Blocked,
+    /// There already from an earlier run (and perhaps changed by its user since): untouched.
+    AlreadyPresent,
+    /// `key` is `holder`'s: nothing of this account is left in the table.
+    Conflict { key: AccountKey, holder: UserId },
 }
 
 /// Who holds one key: the user an item names (the user item names itself).
@@ -56,11 +61,13 @@ pub struct KeyHolder {
 }
 
 pub trait AccountImport: Send + Sync {
-    /// Creates each account whole — the user item, its openid links (carrying its unionid and
-    /// phone), its unionid link and its phone's ownership item — each item only if absent, so
-    /// an account is written entirely or not at all, and nothing existing is overwritten. An
-    /// account blocked by an existing item does not stop the others. One outcome per account,
-    /// in order.
+    /// Creates each account: its user item first, then its phone's ownership item, its
+    /// unionid link and its openid links (carrying its unionid and phone), each only if absent
+    /// (what finds a user is written after the user, as at a first login). An item another
+    /// user holds undoes what this call wrote of the account, and the user item too while it
+    /// is unchanged since it was imported (`version` 1): `Conflict`. A user item already
+    /// there, unchanged, is completed (an earlier run was interrupted); changed since, it is
+    /// left alone. One outcome per account, in order; accounts may be written concurrently.
     fn create_accounts(
         &self,
         accounts: &[NewAccount],

@@ -1,27 +1,31 @@
-//! `AccountImport` on DynamoDB. Creation packs whole accounts into `TransactWriteItems` of at
-//! most 100 items, every item put only if absent; a transaction cancelled by a failed condition
-//! names the items (cancellation reasons), so the accounts holding them are reported blocked
-//! and the rest of the batch is sent again, until it goes through or is empty (each round drops
-//! one account at least). Unconditional `BatchWriteItem` puts were not used: they would
-//! overwrite a link a live login wrote meanwhile. Who holds the keys is read with consistent
-//! `BatchGetItem`s of 100 keys, unprocessed keys sent again a bounded number of times.
+//! `AccountImport` on DynamoDB: ordered conditional puts, the way a first login writes
+//! (`identities.rs::create_user_in_order`): the user item, then its phone's ownership, its
+//! unionid link and its openid links, each `PutItem` only if absent, answering the item it
+//! found (`ALL_OLD`) when there was one. An item naming another user undoes the account
+//! (deletes of everything naming it, the user item under `version` 1) and reports whose it
+//! is. Not one transaction per account: a transaction costs two write units per item instead
+//! of one, and a crash between puts leaves a consistent user (no pointer names a missing
+//! user) that the next run completes. The accounts of one call are written concurrently.
+//! Who holds the keys is read with consistent `BatchGetItem`s of 100 keys, unprocessed keys
+//! sent again a bounded number of times.
 
 use super::DynamoStore;
 use super::identities::{link_item, unionid_item, whole_user_item};
-use super::item::{Item, corrupt, get_s, phone_owner_item, s, user_id_of};
-use super::write::{condition_failed_at, item_absent, unavailable};
+use super::item::{Item, corrupt, get_n, get_s, n, phone_owner_item, s, user_id_of};
+use super::write::{condition_may_fail, item_absent, unavailable};
 use crate::error::Cause;
-use crate::store::attrs::{PK, USER_ID};
+use crate::store::attrs::{PK, USER_ID, VERSION};
 use crate::store::{
     AccountImport, AccountKey, CreateAccountOutcome, KeyHolder, NewAccount, StoreError,
     StoreResult, keys,
 };
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// DynamoDB's limits: items per transaction, keys per `BatchGetItem`.
-const MAX_TRANSACTION_ITEMS: usize = 100;
+/// DynamoDB's limit of keys per `BatchGetItem`.
 const MAX_BATCH_GET_KEYS: usize = 100;
 /// `BatchGetItem` rounds for one chunk of keys before the store counts as unavailable.
 const BATCH_GET_ROUNDS: u32 = 6;
@@ -35,74 +39,94 @@ fn pk_of(key: &AccountKey) -> String {
     }
 }
 
-impl DynamoStore {
-    /// The account's puts, each under "absent", the user item first.
-    fn account_puts(&self, account: &NewAccount) -> StoreResult<Vec<TransactWriteItem>> {
-        let user = &account.user;
-        let absent = item_absent();
-        let mut items = vec![whole_user_item(user)];
-        for (appid, openid) in &user.openids {
-            items.push(link_item(
-                &user.id,
-                appid,
-                openid,
-                account.unionid.as_ref(),
-                user.phone.as_ref(),
-                user.created_at,
-            ));
-        }
-        if let Some(u) = &account.unionid {
-            items.push(unionid_item(u, &user.id));
-        }
-        if let Some(p) = &user.phone {
-            items.push(phone_owner_item(p, &user.id));
-        }
-        items
-            .into_iter()
-            .map(|item| self.put(item, Some(&absent)))
-            .collect()
+/// The item `key` stands for in `account`.
+fn item_of(account: &NewAccount, key: &AccountKey) -> Item {
+    let user = &account.user;
+    match key {
+        AccountKey::User(_) => whole_user_item(user),
+        AccountKey::Phone(phone) => phone_owner_item(phone, &user.id),
+        AccountKey::UnionId(unionid) => unionid_item(unionid, &user.id),
+        AccountKey::OpenId(appid, openid) => link_item(
+            &user.id,
+            appid,
+            openid,
+            account.unionid.as_ref(),
+            user.phone.as_ref(),
+            user.created_at,
+        ),
     }
+}
 
-    /// Sends one group of accounts (at most 100 items) until the rest of it is written: the
-    /// accounts whose items failed a condition are dropped and reported blocked each round.
-    async fn create_group(
-        &self,
-        accounts: &[NewAccount],
-        group: &[usize],
-        outcomes: &mut [CreateAccountOutcome],
-    ) -> StoreResult<()> {
-        let mut pending: Vec<(usize, Vec<TransactWriteItem>)> = group
-            .iter()
-            .map(|&i| {
-                let account = accounts.get(i).ok_or_else(|| corrupt("account index"))?;
-                Ok((i, self.account_puts(account)?))
-            })
-            .collect::<StoreResult<_>>()?;
-        while !pending.is_empty() {
-            let items: Vec<TransactWriteItem> =
-                pending.iter().flat_map(|(_, puts)| puts.clone()).collect();
-            let reasons = match self.transact(items).await? {
-                Ok(()) => {
-                    for (i, _) in &pending {
-                        set(outcomes, *i, CreateAccountOutcome::Created)?;
+impl DynamoStore {
+    /// Puts `item` if absent: `None` when written, else the item that was there.
+    async fn put_if_absent_or_show(&self, item: Item) -> StoreResult<Option<Item>> {
+        let result = self
+            .put_item()
+            .set_item(Some(item))
+            .condition_expression(item_absent())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                match e.into_err() {
+                    PutItemError::ConditionalCheckFailedException(c) => {
+                        Ok(Some(c.item.unwrap_or_default()))
                     }
-                    return Ok(());
-                }
-                Err(reasons) => reasons,
-            };
-            let mut offset = 0;
-            let mut still_pending = Vec::with_capacity(pending.len());
-            for (i, puts) in pending {
-                let blocked =
-                    (offset..offset + puts.len()).any(|k| condition_failed_at(&reasons, k));
-                offset += puts.len();
-                if blocked {
-                    set(outcomes, i, CreateAccountOutcome::Blocked)?;
-                } else {
-                    still_pending.push((i, puts));
+                    _ => Err(corrupt("conditional failure")),
                 }
             }
-            pending = still_pending;
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn create_account(&self, account: &NewAccount) -> StoreResult<CreateAccountOutcome> {
+        let id = &account.user.id;
+        let mut wrote = false;
+        for key in account.keys() {
+            let Some(found) = self.put_if_absent_or_show(item_of(account, &key)).await? else {
+                wrote = true;
+                continue;
+            };
+            if let AccountKey::User(_) = key {
+                // Imported before; changed by its user since: the export is older than the
+                // account, which is left as it is.
+                if get_n(&found, VERSION) != Some(1) {
+                    return Ok(CreateAccountOutcome::AlreadyPresent);
+                }
+                continue;
+            }
+            let holder = user_id_of(&found, "holder user_id")?;
+            if holder != *id {
+                self.undo_account(account).await?;
+                return Ok(CreateAccountOutcome::Conflict { key, holder });
+            }
+        }
+        Ok(if wrote {
+            CreateAccountOutcome::Created
+        } else {
+            CreateAccountOutcome::AlreadyPresent
+        })
+    }
+
+    /// Deletes, last written first, every item of the account that still names its user, and
+    /// the user item while unchanged since imported.
+    async fn undo_account(&self, account: &NewAccount) -> StoreResult<()> {
+        let uid = s(account.user.id.as_str());
+        for key in account.keys().iter().rev() {
+            let mut delete = self
+                .delete_item(pk_of(key))
+                .expression_attribute_values(":uid", uid.clone());
+            delete = match key {
+                AccountKey::User(_) => delete
+                    .condition_expression(format!("{USER_ID} = :uid AND {VERSION} = :v"))
+                    .expression_attribute_values(":v", n(1)),
+                _ => delete.condition_expression(format!("{USER_ID} = :uid")),
+            };
+            condition_may_fail(delete.send().await)?;
         }
         Ok(())
     }
@@ -148,44 +172,35 @@ impl DynamoStore {
     }
 }
 
-fn set(
-    outcomes: &mut [CreateAccountOutcome],
-    i: usize,
-    outcome: CreateAccountOutcome,
-) -> StoreResult<()> {
-    *outcomes
-        .get_mut(i)
-        .ok_or_else(|| corrupt("account index"))? = outcome;
-    Ok(())
-}
-
 impl AccountImport for DynamoStore {
     async fn create_accounts(
         &self,
         accounts: &[NewAccount],
     ) -> StoreResult<Vec<CreateAccountOutcome>> {
-        let mut outcomes = vec![CreateAccountOutcome::Blocked; accounts.len()];
-        let mut group: Vec<usize> = Vec::new();
-        let mut group_items = 0;
+        let mut tasks = tokio::task::JoinSet::new();
         for (i, account) in accounts.iter().enumerate() {
-            let size = account.keys().len();
-            if size > MAX_TRANSACTION_ITEMS {
-                return Err(corrupt(
-                    "an account with more items than one transaction holds",
-                ));
-            }
-            if group_items + size > MAX_TRANSACTION_ITEMS {
-                self.create_group(accounts, &group, &mut outcomes).await?;
-                group.clear();
-                group_items = 0;
-            }
-            group.push(i);
-            group_items += size;
+            let (store, account) = (self.clone(), account.clone());
+            tasks.spawn(async move { (i, store.create_account(&account).await) });
         }
-        if !group.is_empty() {
-            self.create_group(accounts, &group, &mut outcomes).await?;
+        let mut outcomes: Vec<Option<CreateAccountOutcome>> = vec![None; accounts.len()];
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let (i, result) = joined.map_err(|e| {
+                StoreError::Unavailable(Cause::with_source("an account write stopped", e))
+            })?;
+            match (result, outcomes.get_mut(i)) {
+                (Ok(outcome), Some(slot)) => *slot = Some(outcome),
+                (Err(e), _) => first_error = first_error.or(Some(e)),
+                (Ok(_), None) => return Err(corrupt("account index")),
+            }
         }
-        Ok(outcomes)
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.ok_or_else(|| corrupt("an account without an outcome")))
+            .collect()
     }
 
     async fn key_holders(&self, accounts: &[NewAccount]) -> StoreResult<Vec<KeyHolder>> {

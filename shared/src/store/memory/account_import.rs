@@ -1,5 +1,6 @@
-//! `AccountImport` in memory: each account's keys checked, then all of its items inserted,
-//! under the one lock (an account is created whole or not at all).
+//! `AccountImport` in memory: each account under the one lock — every key checked, then the
+//! missing items inserted (or, for an unchanged imported user meeting another user's key,
+//! everything naming it removed), so the outcomes match DynamoDB's ordered puts and undo.
 
 use super::{InMemoryStore, Tables};
 use crate::domain::UserId;
@@ -19,6 +20,75 @@ impl Tables {
             AccountKey::Phone(p) => self.phones.get(p).cloned(),
         }
     }
+
+    fn insert_account_item(&mut self, account: &NewAccount, key: &AccountKey) {
+        let user = &account.user;
+        match key {
+            AccountKey::User(id) => {
+                self.users.insert(id.clone(), user.clone());
+            }
+            AccountKey::OpenId(a, o) => {
+                let link = (user.id.clone(), account.unionid.clone(), user.phone.clone());
+                self.links.insert((a.clone(), o.clone()), link);
+            }
+            AccountKey::UnionId(u) => {
+                self.unionids.insert(u.clone(), user.id.clone());
+            }
+            AccountKey::Phone(p) => {
+                self.phones.insert(p.clone(), user.id.clone());
+            }
+        }
+    }
+
+    fn remove_account_item(&mut self, key: &AccountKey) {
+        match key {
+            AccountKey::User(id) => {
+                self.users.remove(id);
+            }
+            AccountKey::OpenId(a, o) => {
+                self.links.remove(&(a.clone(), o.clone()));
+            }
+            AccountKey::UnionId(u) => {
+                self.unionids.remove(u);
+            }
+            AccountKey::Phone(p) => {
+                self.phones.remove(p);
+            }
+        }
+    }
+
+    fn create_account(&mut self, account: &NewAccount) -> CreateAccountOutcome {
+        let id = &account.user.id;
+        if let Some(existing) = self.users.get(id)
+            && existing.version != 1
+        {
+            return CreateAccountOutcome::AlreadyPresent;
+        }
+        let keys = account.keys();
+        if let Some((key, holder)) = keys.iter().find_map(|k| {
+            self.holder_of(k)
+                .filter(|h| h != id)
+                .map(|h| (k.clone(), h))
+        }) {
+            for k in keys.iter().rev() {
+                if self.holder_of(k).as_ref() == Some(id) {
+                    self.remove_account_item(k);
+                }
+            }
+            return CreateAccountOutcome::Conflict { key, holder };
+        }
+        let missing: Vec<&AccountKey> = keys
+            .iter()
+            .filter(|k| self.holder_of(k).is_none())
+            .collect();
+        if missing.is_empty() {
+            return CreateAccountOutcome::AlreadyPresent;
+        }
+        for k in missing {
+            self.insert_account_item(account, k);
+        }
+        CreateAccountOutcome::Created
+    }
 }
 
 impl AccountImport for InMemoryStore {
@@ -27,29 +97,7 @@ impl AccountImport for InMemoryStore {
         accounts: &[NewAccount],
     ) -> StoreResult<Vec<CreateAccountOutcome>> {
         let mut t = self.lock()?;
-        let mut outcomes = Vec::with_capacity(accounts.len());
-        for account in accounts {
-            if account.keys().iter().any(|k| t.holder_of(k).is_some()) {
-                outcomes.push(CreateAccountOutcome::Blocked);
-                continue;
-            }
-            let user = &account.user;
-            for (appid, openid) in &user.openids {
-                t.links.insert(
-                    (appid.clone(), openid.clone()),
-                    (user.id.clone(), account.unionid.clone(), user.phone.clone()),
-                );
-            }
-            if let Some(u) = &account.unionid {
-                t.unionids.insert(u.clone(), user.id.clone());
-            }
-            if let Some(p) = &user.phone {
-                t.phones.insert(p.clone(), user.id.clone());
-            }
-            t.users.insert(user.id.clone(), user.clone());
-            outcomes.push(CreateAccountOutcome::Created);
-        }
-        Ok(outcomes)
+        Ok(accounts.iter().map(|a| t.create_account(a)).collect())
     }
 
     async fn key_holders(&self, accounts: &[NewAccount]) -> StoreResult<Vec<KeyHolder>> {
