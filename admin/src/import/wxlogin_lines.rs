@@ -116,4 +116,28 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_readme_example_line_reads_whole() {
+        for readme in [
+            include_str!("../../../README.md"),
+            include_str!("../../../README.zh-CN.md"),
+        ] {
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with("{\"source_id\""))
+                .unwrap();
+            let parsed = read(line);
+            assert_eq!(parsed.malformed, vec![]);
+            let r = &parsed.records[0];
+            assert_eq!(
+                (r.openids.len(), r.unionid.is_some(), r.phone.is_some()),
+                (1, true, true)
+            );
+            assert_eq!(
+                (r.nickname.as_deref(), r.created_at),
+                (Some("小明"), Some(1_600_000_000))
+            );
+        }
+    }
 }
