@@ -143,6 +143,11 @@ async fn a_leancloud_export_imports_its_edge_cases_once_and_its_users_sign_in_as
         assert!(!first.raw.contains(secret), "the report shows no {secret}");
     }
     assert!(r["peak_rss_kib"].as_u64().unwrap() > 0);
+    assert!(
+        !first.stderr.contains("users,"),
+        "no progress bar into a pipe: {}",
+        first.stderr
+    );
     // anna, ben, cleo, dora: users, their openid links (dora has none yet), anna's unionid
     // link and dora's, anna's phone. Nothing of finn, gwen or either hugo.
     assert_eq!(stack.count_items("USER#").await, 4);
@@ -337,5 +342,38 @@ async fn ten_thousand_leancloud_users_import_against_moto() {
         imported_user_id("leancloud", "objbulk9998").as_str()
     );
     assert_eq!(s["user"]["created"], false);
+    std::fs::remove_file(file).ok();
+}
+
+#[tokio::test]
+async fn the_progress_bar_is_drawn_on_a_terminal() {
+    let stack = Stack::new().await;
+    let lines: Vec<String> = (0..60)
+        .map(|i| json!({"source_id": format!("tty{i}"), "openids": {stack.appid(): FakeWeChat::openid(stack.appid(), &format!("tty{i}"))}}).to_string())
+        .collect();
+    let file = export_file(&lines);
+    // `script` gives the tool a pseudo-terminal for stdout and stderr alike.
+    let command = format!(
+        "'{}' --table {} --region us-east-1 --endpoint-url {} import wxlogin '{}'",
+        wxlogin_tests::emulator::binary("wxlogin-admin").display(),
+        stack.table,
+        stack.endpoint,
+        file.display()
+    );
+    let mut script = tokio::process::Command::new("script");
+    script.args(["-qec", &command, "/dev/null"]).env_clear();
+    for (k, v) in wxlogin_tests::moto::aws_env() {
+        if k != "AWS_REGION" && k != "AWS_ENDPOINT_URL" {
+            script.env(k, v);
+        }
+    }
+    let out = script.output().await.unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains(&format!("[{}] 60/60 users", "#".repeat(30))),
+        "{shown}"
+    );
+    assert!(shown.contains("\"imported\":60"), "{shown}");
     std::fs::remove_file(file).ok();
 }

@@ -8,29 +8,14 @@
 //! `avatar` (cloud:// file ids are refused by the profile rules); `createTime`/`createdAt`/
 //! `created_at`.
 
-use super::fields::{date, first_string, phone, string_or_number, values};
+use super::fields::{date, first_string, phone, read_objects, string_or_number};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use wxlogin::domain::{AppId, OpenId, UnionId};
-use wxlogin::flows::import_plan::{Malformed, ParsedExport, SourceRecord};
+use wxlogin::flows::import_plan::{ParsedExport, SourceRecord};
 
 pub fn read(text: &str, appid: &AppId) -> ParsedExport {
-    let mut parsed = ParsedExport::default();
-    for (line, value) in values(text) {
-        parsed.lines += 1;
-        let outcome = value.and_then(|v| match v {
-            Value::Object(object) => record(line, &object, appid),
-            _ => Err("not a JSON object".to_owned()),
-        });
-        match outcome {
-            Ok((record, unverified)) => {
-                parsed.unverified_phones += u64::from(unverified);
-                parsed.records.push(record);
-            }
-            Err(reason) => parsed.malformed.push(Malformed { line, reason }),
-        }
-    }
-    parsed
+    read_objects(text, |line, object| record(line, object, appid))
 }
 
 /// The record, and whether it had only a phone WeChat had not given (typed by the user).
@@ -78,6 +63,7 @@ fn record(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use wxlogin::flows::import_plan::Malformed;
 
     const APPID: &str = "wx0123456789abcdef";
 

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use wxlogin::clock::parse_rfc3339;
 use wxlogin::domain::PhoneNumber;
+use wxlogin::flows::import_plan::{Malformed, ParsedExport, SourceRecord};
 
 /// A line longer than this is refused unread (no user record is near it).
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -43,6 +44,30 @@ pub fn values(text: &str) -> Vec<(usize, Result<Value, String>)> {
             (i + 1, value)
         })
         .collect()
+}
+
+/// Reads every object of `text` with `record`, which answers the record and whether it had a
+/// phone the source had not verified, or why the object cannot be used.
+pub fn read_objects(
+    text: &str,
+    record: impl Fn(usize, &Map<String, Value>) -> Result<(SourceRecord, bool), String>,
+) -> ParsedExport {
+    let mut parsed = ParsedExport::default();
+    for (line, value) in values(text) {
+        parsed.lines += 1;
+        let outcome = value.and_then(|v| match v {
+            Value::Object(object) => record(line, &object),
+            _ => Err("not a JSON object".to_owned()),
+        });
+        match outcome {
+            Ok((record, unverified)) => {
+                parsed.unverified_phones += u64::from(unverified);
+                parsed.records.push(record);
+            }
+            Err(reason) => parsed.malformed.push(Malformed { line, reason }),
+        }
+    }
+    parsed
 }
 
 fn numbered(items: Vec<Value>) -> Vec<(usize, Result<Value, String>)> {

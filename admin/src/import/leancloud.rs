@@ -8,29 +8,14 @@
 //! `createdAt`. Never taken: `password` and `salt` (LeanCloud's own SHA-512 scheme; users set
 //! a password again by SMS reset), `sessionToken`, `session_key` and other tokens.
 
-use super::fields::{date, first_string, phone, values};
+use super::fields::{date, first_string, phone, read_objects};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use wxlogin::domain::{AppId, OpenId, UnionId};
-use wxlogin::flows::import_plan::{Malformed, ParsedExport, SourceRecord};
+use wxlogin::flows::import_plan::{ParsedExport, SourceRecord};
 
 pub fn read(text: &str, appid: &AppId) -> ParsedExport {
-    let mut parsed = ParsedExport::default();
-    for (line, value) in values(text) {
-        parsed.lines += 1;
-        let outcome = value.and_then(|v| match v {
-            Value::Object(object) => record(line, &object, appid),
-            _ => Err("not a JSON object".to_owned()),
-        });
-        match outcome {
-            Ok((record, unverified)) => {
-                parsed.unverified_phones += u64::from(unverified);
-                parsed.records.push(record);
-            }
-            Err(reason) => parsed.malformed.push(Malformed { line, reason }),
-        }
-    }
-    parsed
+    read_objects(text, |line, object| record(line, object, appid))
 }
 
 fn auth<'a>(object: &'a Map<String, Value>, provider: &str) -> Option<&'a Map<String, Value>> {

@@ -5,12 +5,12 @@
 //! mainland digits; only numbers you have verified), `nickname`, `avatar_url` (https),
 //! `created_at` (Unix seconds or RFC 3339).
 
-use super::fields::{date, phone, values};
+use super::fields::{date, phone, read_objects};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use wxlogin::domain::{AppId, OpenId, UnionId};
-use wxlogin::flows::import_plan::{Malformed, ParsedExport, SourceRecord};
+use wxlogin::flows::import_plan::{ParsedExport, SourceRecord};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,15 +26,9 @@ struct Line {
 }
 
 pub fn read(text: &str) -> ParsedExport {
-    let mut parsed = ParsedExport::default();
-    for (line, value) in values(text) {
-        parsed.lines += 1;
-        match value.and_then(|v| record(line, v)) {
-            Ok(record) => parsed.records.push(record),
-            Err(reason) => parsed.malformed.push(Malformed { line, reason }),
-        }
-    }
-    parsed
+    read_objects(text, |line, object| {
+        record(line, Value::Object(object.clone())).map(|r| (r, false))
+    })
 }
 
 fn record(line: usize, value: Value) -> Result<SourceRecord, String> {
