@@ -58,7 +58,8 @@ cargo test -j2 --workspace --locked
 step "Bulk import: 10,000 LeanCloud users through wxlogin-admin against its own moto"
 # Its own step (about 30,000 writes, minutes on moto): beside the other tests it would starve
 # them of the machine's cores. It prints the throughput, the memory and the conflict report.
-cargo test -j2 -p wxlogin-tests --test integration --locked -- --ignored --nocapture \
+# --workspace, as above: the same features, so nothing is compiled again.
+cargo test -j2 --workspace --locked -- --ignored --nocapture \
   import::ten_thousand_leancloud_users_import_against_moto
 
 step "Mini-program client tests (Node, against the local server)"

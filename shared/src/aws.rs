@@ -82,6 +82,21 @@ pub fn dynamodb_client_from_lambda_env() -> Result<aws_sdk_dynamodb::Client, Str
     Ok(aws_sdk_dynamodb::Client::from_conf(config.build()))
 }
 
+/// The region and the credentials Lambda puts in the environment (empty counts as unset), for
+/// a signed call without the SDK (`events::eventbridge` in the functions without aws-config).
+#[cfg(feature = "events")]
+pub fn lambda_credentials() -> Result<(String, aws_credential_types::Credentials), String> {
+    let env = LambdaEnv::from_lookup(|name| std::env::var(name).ok())?;
+    let credentials = aws_credential_types::Credentials::new(
+        env.access_key_id,
+        env.secret_access_key,
+        env.session_token,
+        None,
+        "lambda-environment",
+    );
+    Ok((env.region, credentials))
+}
+
 /// What `dynamodb_client_from_lambda_env` reads. An empty value counts as unset, as aws-config
 /// treats it: `sam local invoke` gives every variable the template declares an empty value
 /// when nothing overrides it (`AWS_ENDPOINT_URL` among them), and an empty endpoint or session

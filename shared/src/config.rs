@@ -46,6 +46,9 @@ pub struct Config {
     pub authorizer_app_ids: Vec<String>,
     /// The abuse guard's limits (`LIMIT_*`, `*_BUDGET`, `SMS_COUNTRIES`).
     pub limits: Limits,
+    /// `EVENT_BUS_NAME`: the EventBridge bus account events go to (`events`); unset or empty:
+    /// no events.
+    pub event_bus_name: Option<String>,
 }
 
 /// `SMS_SENDER`: how SMS codes leave (DESIGN §7).
@@ -171,6 +174,7 @@ impl Config {
             china_sms,
             authorizer_app_ids,
             limits: Limits::read(&get)?,
+            event_bus_name: get("EVENT_BUS_NAME"),
         })
     }
 

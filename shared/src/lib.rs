@@ -18,12 +18,15 @@ pub mod authorizer;
 mod authorizer_tests;
 #[cfg(any(feature = "sdk-config", feature = "dynamodb"))]
 pub mod aws;
+#[cfg(any(feature = "key-reader", feature = "events"))]
+pub mod aws_signed;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod deadline;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod flows;
 pub mod gate;
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub enum Counter {
     InternalErrors,
     /// An account deleted (by its user or an operator).
     UsersDeleted,
+    /// An account event (`events`) that could not be put on the customer's bus.
+    EventsFailed,
 }
 
 impl Counter {
@@ -45,6 +47,7 @@ impl Counter {
             Self::RefreshReuse => "RefreshReuse",
             Self::InternalErrors => "InternalErrors",
             Self::UsersDeleted => "UsersDeleted",
+            Self::EventsFailed => "EventsFailed",
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod admin_cli;
 pub mod emulator;
+pub mod event_bus;
 pub mod events;
 pub mod fault_proxy;
 pub mod load;

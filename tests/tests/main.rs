@@ -5,6 +5,7 @@
 mod abuse_guard;
 mod account;
 mod account_deletion;
+mod account_events;
 mod admin_tool;
 mod authorizer;
 mod bad_inputs;

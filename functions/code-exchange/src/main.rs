@@ -11,6 +11,9 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
     let sdk = load_sdk_config().await;
+    wxlogin::events::install_for_bus(config.event_bus_name.as_deref(), |bus| {
+        wxlogin::events::eventbridge::EventBridgeSink::from_sdk(&sdk, bus)
+    })?;
     let backend = production_backend(&config, &sdk).await?;
     wxlogin::lambda::run_http(|request| {
         let backend = &backend;

@@ -13,6 +13,10 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
     let table = config.require_table_name()?;
+    wxlogin::events::install_for_bus(
+        config.event_bus_name.as_deref(),
+        wxlogin::events::eventbridge::EventBridgeSink::from_lambda_env,
+    )?;
     let store = DynamoStore::from_client(wxlogin::aws::dynamodb_client_from_lambda_env()?, table);
     let service = SessionService::new(
         store,

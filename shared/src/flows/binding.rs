@@ -13,6 +13,7 @@ use super::backend::Backend;
 use super::live_session::refuse_disabled;
 use crate::domain::{AppId, OpenId, PhoneNumber, UnionId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::events::{self, AccountEvent};
 use crate::metrics::{self, Counter};
 use crate::principal::Principal;
 use crate::secrets::SecretSource;
@@ -52,7 +53,22 @@ impl<S: Identities + PhoneOwnership, W, X: SecretSource> Backend<S, W, X> {
                 metrics::count(Counter::PhoneBinds);
                 if bound.created {
                     metrics::count(Counter::NewUsers);
+                    let appid = match claimant {
+                        Principal::User(caller) => &caller.appid,
+                        Principal::Unlinked { appid, .. } => appid,
+                    };
+                    events::publish(AccountEvent::UserCreated {
+                        user_id: &bound.user_id,
+                        appid,
+                        via: "phone",
+                    })
+                    .await;
                 }
+                events::publish(AccountEvent::PhoneBound {
+                    user_id: &bound.user_id,
+                    change: false,
+                })
+                .await;
                 return Ok(bound);
             }
         }

@@ -10,6 +10,7 @@ use super::bind_phone::{PhoneProof, PhoneUse};
 use super::live_session::refuse_disabled;
 use super::session_tokens::SessionTokens;
 use crate::error::{AppError, AppResult};
+use crate::events::{self, AccountEvent};
 use crate::principal::{Principal, SessionPrincipal};
 use crate::secrets::SecretSource;
 use crate::store::{BindOutcome, CodeClaims, Counters, Identities, KeyDirectory};
@@ -60,6 +61,11 @@ where
             match self.store.change_phone(&user, &new).await? {
                 BindOutcome::Bound => {
                     tracing::info!(user_id = %user.id, phone = %new, "phone changed; old number released");
+                    events::publish(AccountEvent::PhoneBound {
+                        user_id: &user.id,
+                        change: true,
+                    })
+                    .await;
                     moved = true;
                     break;
                 }

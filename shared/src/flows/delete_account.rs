@@ -11,6 +11,7 @@ use super::live_session::live_session;
 use super::session::SessionService;
 use crate::domain::{UnionId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::events::{self, AccountEvent};
 use crate::metrics::{self, Counter};
 use crate::principal::SessionPrincipal;
 use crate::store::{EraseOutcome, Erasure, ErasurePlan, Identities, Sessions, User};
@@ -47,6 +48,7 @@ pub async fn erase_user<S: Identities + Erasure>(
         if store.erase_user(plan).await? == EraseOutcome::Erased {
             tracing::info!(user_id = %user.id, "user deleted");
             metrics::count(Counter::UsersDeleted);
+            events::publish(AccountEvent::UserDeleted { user_id: &user.id }).await;
             return Ok(Deletion::Deleted);
         }
     }

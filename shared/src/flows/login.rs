@@ -12,6 +12,7 @@ use super::session_tokens::{SessionFor, SessionTokens};
 use crate::crypto::sha256_hex;
 use crate::domain::{AppId, LoginCode, OpenId, PhoneNumber, SignupMode, UnionId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::events::{self, AccountEvent};
 use crate::metrics::{self, Counter};
 use crate::secrets::SecretSource;
 use crate::store::{CodeClaim, CreateUserOutcome, LinkOutcome, SessionKeyRecord, User};
@@ -160,6 +161,12 @@ where
                 CreateUserOutcome::Created => {
                     tracing::info!(user_id = %user.id, appid = %appid, "user created");
                     metrics::count(Counter::NewUsers);
+                    events::publish(AccountEvent::UserCreated {
+                        user_id: &user.id,
+                        appid,
+                        via: "login",
+                    })
+                    .await;
                     return Ok(Some(Resolved {
                         user_id: user.id,
                         phone: None,

@@ -2,20 +2,18 @@
 //! DynamoDB `GetItem` over HTTPS, without the AWS SDK (which would double the authorizer's size
 //! and cold start). Credentials, region and endpoint come from the Lambda environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
-//! `AWS_ENDPOINT_URL`). Signing is the SDK's own `aws-sigv4`. One attempt per read, 2 s timeout;
+//! `AWS_ENDPOINT_URL`). Signed by `aws_signed` (the SDK's own `aws-sigv4`). One attempt per read, 2 s timeout;
 //! callers decide when to read again.
 
 use super::attrs::PK;
 use super::keys::SIGNING_KEYS;
 use super::{StoreError, StoreResult, published_keys_item};
+use crate::aws_signed::{JsonApi, post_json};
 use crate::error::Cause;
 use crate::tokens::{PublishedKeySource, PublishedKeys};
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 pub struct SignedKeyReader {
     http: reqwest::Client,
@@ -74,49 +72,25 @@ impl SignedKeyReader {
 
     async fn get_item(&self) -> StoreResult<Value> {
         let body = json!({"TableName": self.table, "Key": {PK: {"S": SIGNING_KEYS}}, "ConsistentRead": true}).to_string();
-        let url = format!("{}/", self.endpoint);
-        let unsigned = [
-            ("content-type", "application/x-amz-json-1.0"),
-            ("x-amz-target", "DynamoDB_20120810.GetItem"),
-        ];
-        let identity: Identity = self.credentials.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("dynamodb")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| StoreError::Unavailable(Cause::with_source("signing", e)))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            unsigned.iter().copied(),
-            SignableBody::Bytes(body.as_bytes()),
+        let api = JsonApi {
+            endpoint: &self.endpoint,
+            region: &self.region,
+            service: "dynamodb",
+            content_type: "application/x-amz-json-1.0",
+        };
+        let (status, text) = post_json(
+            &self.http,
+            api,
+            "DynamoDB_20120810.GetItem",
+            body,
+            &self.credentials,
         )
-        .map_err(|e| StoreError::Unavailable(Cause::with_source("signing", e)))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| StoreError::Unavailable(Cause::with_source("signing", e)))?
-            .into_parts();
-        let mut request = self.http.post(&url).body(body);
-        for (name, value) in unsigned.iter().copied().chain(instructions.headers()) {
-            request = request.header(name, value);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| StoreError::Unavailable(Cause::with_source("GetItem", e.without_url())))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| StoreError::Unavailable(Cause::with_source("GetItem body", e)))?;
-        if !status.is_success() {
+        .await
+        .map_err(StoreError::Unavailable)?;
+        if !(200..300).contains(&status) {
             // The body names the error type (throttling, access denied), never a secret.
             return Err(StoreError::Unavailable(Cause::new(format!(
-                "GetItem HTTP {}: {}",
-                status.as_u16(),
+                "GetItem HTTP {status}: {}",
                 text.chars().take(200).collect::<String>()
             ))));
         }
