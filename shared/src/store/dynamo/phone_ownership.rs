@@ -7,7 +7,35 @@ use super::write::{condition_failed_at, delete, item_absent, update};
 use crate::domain::{PhoneNumber, UserId};
 use crate::store::attrs::{PHONE, PK, USER_ID, VERSION};
 use crate::store::{BindOutcome, PhoneOwnership, StoreResult, User, keys};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use std::collections::HashMap;
+
+impl DynamoStore {
+    /// Sends `items` (the new number's ownership first, then the user's update) with an
+    /// update of every openid link of `user` to carry `phone`, in one transaction: bound, the
+    /// number taken (the first item's condition failed), or the user changed since read.
+    async fn bind_in_one_transaction(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        user: &User,
+        phone: &PhoneNumber,
+    ) -> StoreResult<BindOutcome> {
+        for (appid, openid) in &user.openids {
+            let link_update = self
+                .update(keys::openid_link(appid, openid))
+                .update_expression(format!("SET {PHONE} = :phone"))
+                .condition_expression(format!("attribute_exists({PK}) AND {USER_ID} = :uid"))
+                .expression_attribute_values(":phone", s(phone.e164()))
+                .expression_attribute_values(":uid", s(user.id.as_str()));
+            items.push(update(link_update)?);
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(BindOutcome::Bound),
+            Err(reasons) if condition_failed_at(&reasons, 0) => Ok(BindOutcome::PhoneTaken),
+            Err(_) => Ok(BindOutcome::UserChanged),
+        }
+    }
+}
 
 impl PhoneOwnership for DynamoStore {
     async fn phone_owner(&self, phone: &PhoneNumber) -> StoreResult<Option<UserId>> {
@@ -35,21 +63,8 @@ impl PhoneOwnership for DynamoStore {
             .expression_attribute_values(":phone", s(phone.e164()))
             .expression_attribute_values(":version", n(user.version))
             .expression_attribute_values(":next", n(user.version + 1));
-        let mut items = vec![owner_put, update(user_update)?];
-        for (appid, openid) in &user.openids {
-            let link_update = self
-                .update(keys::openid_link(appid, openid))
-                .update_expression(format!("SET {PHONE} = :phone"))
-                .condition_expression(format!("attribute_exists({PK}) AND {USER_ID} = :uid"))
-                .expression_attribute_values(":phone", s(phone.e164()))
-                .expression_attribute_values(":uid", s(user.id.as_str()));
-            items.push(update(link_update)?);
-        }
-        match self.transact(items).await? {
-            Ok(()) => Ok(BindOutcome::Bound),
-            Err(reasons) if condition_failed_at(&reasons, 0) => Ok(BindOutcome::PhoneTaken),
-            Err(_) => Ok(BindOutcome::UserChanged),
-        }
+        self.bind_in_one_transaction(vec![owner_put, update(user_update)?], user, phone)
+            .await
     }
 
     async fn change_phone(&self, user: &User, new: &PhoneNumber) -> StoreResult<BindOutcome> {
@@ -72,20 +87,7 @@ impl PhoneOwnership for DynamoStore {
             .expression_attribute_values(":old", s(old.e164()))
             .expression_attribute_values(":version", n(user.version))
             .expression_attribute_values(":next", n(user.version + 1));
-        let mut items = vec![new_owner, old_owner, update(user_update)?];
-        for (appid, openid) in &user.openids {
-            let link_update = self
-                .update(keys::openid_link(appid, openid))
-                .update_expression(format!("SET {PHONE} = :phone"))
-                .condition_expression(format!("attribute_exists({PK}) AND {USER_ID} = :uid"))
-                .expression_attribute_values(":phone", s(new.e164()))
-                .expression_attribute_values(":uid", s(user.id.as_str()));
-            items.push(update(link_update)?);
-        }
-        match self.transact(items).await? {
-            Ok(()) => Ok(BindOutcome::Bound),
-            Err(reasons) if condition_failed_at(&reasons, 0) => Ok(BindOutcome::PhoneTaken),
-            Err(_) => Ok(BindOutcome::UserChanged),
-        }
+        let items = vec![new_owner, old_owner, update(user_update)?];
+        self.bind_in_one_transaction(items, user, new).await
     }
 }

@@ -1,7 +1,7 @@
 //! `PhoneOwnership` in memory: the phone → owner map is the uniqueness guard; a bind updates
 //! it, the user and the user's openid links under the one lock.
 
-use super::InMemoryStore;
+use super::{InMemoryStore, Tables};
 use crate::domain::{AppId, OpenId, PhoneNumber, UserId};
 use crate::store::{BindOutcome, PhoneOwnership, StoreResult, User};
 
@@ -15,27 +15,13 @@ impl PhoneOwnership for InMemoryStore {
         if t.phones.get(phone).is_some_and(|owner| *owner != user.id) {
             return Ok(BindOutcome::PhoneTaken);
         }
-        let Some(current) = t.users.get_mut(&user.id) else {
+        let Some(current) = t.users.get(&user.id) else {
             return Ok(BindOutcome::UserChanged);
         };
         if current.version != user.version || current.phone.is_some() {
             return Ok(BindOutcome::UserChanged);
         }
-        current.phone = Some(phone.clone());
-        current.version += 1;
-        let openids: Vec<(AppId, OpenId)> = current
-            .openids
-            .iter()
-            .map(|(a, o)| (a.clone(), o.clone()))
-            .collect();
-        t.phones.insert(phone.clone(), user.id.clone());
-        for key in openids {
-            if let Some(link) = t.links.get_mut(&key)
-                && link.0 == user.id
-            {
-                link.2 = Some(phone.clone());
-            }
-        }
+        t.give_phone(&user.id, phone);
         Ok(BindOutcome::Bound)
     }
 
@@ -44,7 +30,7 @@ impl PhoneOwnership for InMemoryStore {
         if t.phones.contains_key(new) {
             return Ok(BindOutcome::PhoneTaken);
         }
-        let Some(current) = t.users.get_mut(&user.id) else {
+        let Some(current) = t.users.get(&user.id) else {
             return Ok(BindOutcome::UserChanged);
         };
         let Some(old) = current.phone.clone() else {
@@ -53,24 +39,35 @@ impl PhoneOwnership for InMemoryStore {
         if current.version != user.version || Some(&old) != user.phone.as_ref() {
             return Ok(BindOutcome::UserChanged);
         }
-        current.phone = Some(new.clone());
-        current.version += 1;
-        let openids: Vec<(AppId, OpenId)> = current
+        if t.phones.get(&old) == Some(&user.id) {
+            t.phones.remove(&old);
+        }
+        t.give_phone(&user.id, new);
+        Ok(BindOutcome::Bound)
+    }
+}
+
+impl Tables {
+    /// Makes `phone` the user's (checked by the caller): the ownership item, the user item
+    /// (version bumped) and every openid link of the user.
+    fn give_phone(&mut self, user_id: &UserId, phone: &PhoneNumber) {
+        let Some(user) = self.users.get_mut(user_id) else {
+            return;
+        };
+        user.phone = Some(phone.clone());
+        user.version += 1;
+        let openids: Vec<(AppId, OpenId)> = user
             .openids
             .iter()
             .map(|(a, o)| (a.clone(), o.clone()))
             .collect();
-        if t.phones.get(&old) == Some(&user.id) {
-            t.phones.remove(&old);
-        }
-        t.phones.insert(new.clone(), user.id.clone());
+        self.phones.insert(phone.clone(), user_id.clone());
         for key in openids {
-            if let Some(link) = t.links.get_mut(&key)
-                && link.0 == user.id
+            if let Some(link) = self.links.get_mut(&key)
+                && link.0 == *user_id
             {
-                link.2 = Some(new.clone());
+                link.2 = Some(phone.clone());
             }
         }
-        Ok(BindOutcome::Bound)
     }
 }
