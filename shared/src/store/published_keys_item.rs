@@ -4,14 +4,15 @@
 
 use super::attrs::{CURRENT_KID, KEYS, PREVIOUS_KID};
 use super::{StoreError, StoreResult};
-use crate::error::Cause;
 use crate::tokens::PublishedKeys;
 
 /// The item's string attributes besides `pk` and `kind`, as (name, value); `keys` holds the
-/// public keys as JSON.
+/// public keys as JSON. Written by the DynamoDB store only (the key reader only reads).
+#[cfg(feature = "dynamodb")]
 pub fn encode(published: &PublishedKeys) -> StoreResult<Vec<(&'static str, String)>> {
-    let keys = serde_json::to_string(&published.keys)
-        .map_err(|e| StoreError::Corrupt(Cause::with_source("signing keys item", e)))?;
+    let keys = serde_json::to_string(&published.keys).map_err(|e| {
+        StoreError::Corrupt(crate::error::Cause::with_source("signing keys item", e))
+    })?;
     let mut attributes = vec![(CURRENT_KID, published.current_kid.clone()), (KEYS, keys)];
     if let Some(previous) = &published.previous_kid {
         attributes.push((PREVIOUS_KID, previous.clone()));
