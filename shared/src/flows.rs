@@ -14,6 +14,7 @@ pub mod import;
 pub mod import_plan;
 pub mod live_session;
 pub mod login;
+pub mod login_with_phone;
 pub mod password;
 pub mod password_guard;
 pub mod password_reset;
@@ -46,6 +47,8 @@ mod guard_tests;
 mod import_tests;
 #[cfg(test)]
 mod login_tests;
+#[cfg(test)]
+mod login_with_phone_tests;
 #[cfg(test)]
 mod refresh_tests;
 #[cfg(test)]

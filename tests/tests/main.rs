@@ -18,5 +18,6 @@ mod event_files;
 mod hostile_tokens_everywhere;
 mod import;
 mod log_hygiene;
+mod login_with_phone;
 mod session;
 mod wechat_faults;

@@ -72,6 +72,9 @@ struct IssuedCode {
     user: String,
     issued_at: u64,
     used: bool,
+    /// The session_key its exchange makes current (what the mini program encrypts with once
+    /// this `wx.login` returned).
+    session_key: String,
 }
 
 struct PhoneCode {
@@ -235,9 +238,18 @@ impl FakeWeChat {
                 user: user.to_owned(),
                 issued_at: now(),
                 used: false,
+                session_key: b64_encode(&random_bytes::<16>()),
             },
         );
         code
+    }
+
+    /// Legacy encrypted data under the session_key the login `code` brings (a mini program
+    /// that calls `wx.login`, then `getPhoneNumber`, and sends both at once), as
+    /// [`FakeWeChat::encrypt_for`] does for the current one. `None` for an unknown code.
+    pub fn encrypt_for_code(&self, code: &str, plaintext: &[u8]) -> Option<(String, String)> {
+        let key_b64 = self.lock().codes.get(code)?.session_key.clone();
+        encrypt_under(&key_b64, plaintext)
     }
 
     /// Ages every issued login code by `secs` (to test expiry without sleeping).
@@ -367,10 +379,7 @@ impl FakeWeChat {
         plaintext: &[u8],
     ) -> Option<(String, String)> {
         let key_b64 = self.session_key(appid, user)?;
-        let key: [u8; 16] = b64_decode(&key_b64)?.try_into().ok()?;
-        let iv = random_bytes::<16>();
-        let ciphertext = aes128_cbc_encrypt(&key, &iv, plaintext);
-        Some((b64_encode(&ciphertext), b64_encode(&iv)))
+        encrypt_under(&key_b64, plaintext)
     }
 
     /// The plaintext of a legacy phone number payload, as WeChat builds it.
@@ -529,6 +538,7 @@ impl FakeWeChat {
                     user,
                     issued_at: now(),
                     used: false,
+                    session_key: b64_encode(&random_bytes::<16>()),
                 },
             );
         }
@@ -543,7 +553,7 @@ impl FakeWeChat {
         }
         issued.used = true;
         let user = issued.user.clone();
-        let session_key = b64_encode(&random_bytes::<16>());
+        let session_key = issued.session_key.clone();
         state
             .session_keys
             .insert((appid.clone(), user.clone()), session_key.clone());
@@ -719,6 +729,14 @@ fn wx_json(v: Value) -> HttpResponse {
         headers: vec![("content-type".into(), "application/json".into())],
         body: v.to_string(),
     }
+}
+
+/// AES-128-CBC/PKCS#7 under a base64 session_key and a random iv: (data, iv), both base64.
+fn encrypt_under(key_b64: &str, plaintext: &[u8]) -> Option<(String, String)> {
+    let key: [u8; 16] = b64_decode(key_b64)?.try_into().ok()?;
+    let iv = random_bytes::<16>();
+    let ciphertext = aes128_cbc_encrypt(&key, &iv, plaintext);
+    Some((b64_encode(&ciphertext), b64_encode(&iv)))
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ struct Tokens<'a> {
     refresh_token: &'a str,
     refresh_expires_in: u64,
     user: User<'a>,
+    /// A login's phone proof that was refused (the login itself went through).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_error: Option<&'a serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +37,8 @@ struct PhoneRequiredBody<'a> {
     status: &'static str,
     bind_token: &'a str,
     expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_error: Option<&'a serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +66,10 @@ fn user(view: &UserView) -> User<'_> {
 
 /// `{"status":"ok","access_token",…,"user":{…}}`: every login, refresh, bind and password answer.
 pub fn tokens(t: &SessionTokens) -> HttpResponse {
+    tokens_with(t, None)
+}
+
+fn tokens_with(t: &SessionTokens, phone_error: Option<&serde_json::Value>) -> HttpResponse {
     HttpResponse::json(
         200,
         &Tokens {
@@ -71,26 +80,38 @@ pub fn tokens(t: &SessionTokens) -> HttpResponse {
             refresh_token: &t.refresh_token,
             refresh_expires_in: t.refresh_expires_in,
             user: user(&t.user),
+            phone_error,
         },
     )
 }
 
 /// `{"status":"phone_required","bind_token",…}` (SIGNUP_MODE=phone, unknown openid).
 pub fn phone_required(p: &PhoneRequired) -> HttpResponse {
+    phone_required_with(p, None)
+}
+
+fn phone_required_with(p: &PhoneRequired, phone_error: Option<&serde_json::Value>) -> HttpResponse {
     HttpResponse::json(
         200,
         &PhoneRequiredBody {
             status: "phone_required",
             bind_token: &p.bind_token,
             expires_in: p.expires_in,
+            phone_error,
         },
     )
 }
 
 pub fn login(outcome: &LoginOutcome) -> HttpResponse {
+    login_with(outcome, None)
+}
+
+/// A login's answer, with `phone_error` (`error_table::embedded_error`) beside it when a
+/// phone proof sent with the login was refused.
+pub fn login_with(outcome: &LoginOutcome, phone_error: Option<serde_json::Value>) -> HttpResponse {
     match outcome {
-        LoginOutcome::Session(t) => tokens(t),
-        LoginOutcome::PhoneRequired(p) => phone_required(p),
+        LoginOutcome::Session(t) => tokens_with(t, phone_error.as_ref()),
+        LoginOutcome::PhoneRequired(p) => phone_required_with(p, phone_error.as_ref()),
     }
 }
 

@@ -110,6 +110,32 @@ pub fn describe(error: &AppError) -> (u16, &'static str, &'static str, Option<u3
 /// The response for an error; logs the internal detail (never a secret: errors carry none).
 pub fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
     let (status, code, message, retry_after) = describe(error);
+    log_error(error, request_id);
+    let body =
+        serde_json::json!({"error": {"code": code, "message": message, "request_id": request_id}});
+    let mut response = HttpResponse::json(status, &body);
+    if let Some(secs) = retry_after {
+        response
+            .headers
+            .push(("retry-after".to_owned(), secs.to_string()));
+    }
+    response
+}
+
+/// An error inside a successful answer (the phone part of a login that went through):
+/// `{"status", "code", "message", "retry_after"?}`, logged as `error_response` logs.
+pub fn embedded_error(error: &AppError, request_id: &str) -> serde_json::Value {
+    let (status, code, message, retry_after) = describe(error);
+    log_error(error, request_id);
+    let mut body = serde_json::json!({"status": status, "code": code, "message": message});
+    if let (Some(secs), Some(object)) = (retry_after, body.as_object_mut()) {
+        object.insert("retry_after".into(), secs.into());
+    }
+    body
+}
+
+/// The alarm lines and the detail of the errors that have one.
+fn log_error(error: &AppError, request_id: &str) {
     match error {
         AppError::Misconfigured(cause) => {
             let detail = cause.report();
@@ -126,15 +152,6 @@ pub fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
         }
         _ => {}
     }
-    let body =
-        serde_json::json!({"error": {"code": code, "message": message, "request_id": request_id}});
-    let mut response = HttpResponse::json(status, &body);
-    if let Some(secs) = retry_after {
-        response
-            .headers
-            .push(("retry-after".to_owned(), secs.to_string()));
-    }
-    response
 }
 
 #[cfg(test)]

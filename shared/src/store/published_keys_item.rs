@@ -8,7 +8,7 @@ use crate::tokens::PublishedKeys;
 
 /// The item's string attributes besides `pk` and `kind`, as (name, value); `keys` holds the
 /// public keys as JSON. Written by the DynamoDB store only (the key reader only reads).
-#[cfg(feature = "dynamodb")]
+#[cfg(any(feature = "dynamodb", test))]
 pub fn encode(published: &PublishedKeys) -> StoreResult<Vec<(&'static str, String)>> {
     let keys = serde_json::to_string(&published.keys).map_err(|e| {
         StoreError::Corrupt(crate::error::Cause::with_source("signing keys item", e))
