@@ -52,6 +52,9 @@ scripts/smoke.sh "http://127.0.0.1:$smoke_port" || smoke_rc=$?
 kill "$smoke_pid" 2>/dev/null || true
 [ "$smoke_rc" -eq 0 ] || { cat target/smoke-local.log; exit "$smoke_rc"; }
 
+step "Independent verifiers: PyJWT reads discovery and the JWKS of the local server"
+.venv/bin/python tests/scripts/test_independent_verifiers.py
+
 step "cargo test: unit, DynamoDB on moto, Lambda smoke tiers"
 cargo test -j2 --workspace --locked
 

@@ -65,6 +65,11 @@ impl<D: PublishedKeySource> AccessGate<D> {
     }
 
     /// The public keys held now.
+    /// The `iss` the tokens this gate admits carry.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     pub fn keys(&self) -> PublicKeySet {
         self.current().keys().clone()
     }

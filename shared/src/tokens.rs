@@ -11,6 +11,10 @@ pub mod verifier;
 #[cfg(test)]
 mod verifier_tests;
 
+/// The JWA name of the one algorithm tokens are signed with and verified under (`issuer.rs`,
+/// `verifier.rs` pin it), as the discovery document states it.
+pub const SIGNING_ALGORITHM: &str = "EdDSA";
+
 pub use claims::{AccessClaims, BindClaims, TokenUse};
 pub use directory::{KeyDirectory, PublishedKeySource, PublishedKeys};
 pub use issuer::TokenIssuer;

@@ -115,6 +115,27 @@ pub fn login_with(outcome: &LoginOutcome, phone_error: Option<serde_json::Value>
     }
 }
 
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0's required fields):
+/// the issuer as configured, and the JWKS under it when the issuer is a URL (then this
+/// document is at the issuer's own `/.well-known/openid-configuration`), else under the host
+/// the request came to (API Gateway routes by it, so it is the API's own).
+pub fn discovery(issuer: &str, host: Option<&str>) -> serde_json::Value {
+    let base = if issuer.starts_with("https://") || issuer.starts_with("http://") {
+        issuer.trim_end_matches('/').to_owned()
+    } else {
+        host.map(|h| format!("https://{h}")).unwrap_or_default()
+    };
+    serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "id_token_signing_alg_values_supported": [crate::tokens::SIGNING_ALGORITHM],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "appid", "openid", "phone_bound", "sid"],
+    })
+}
+
 /// `GET /auth/me` and the profile updates.
 pub fn profile(p: &Profile) -> HttpResponse {
     HttpResponse::json(
@@ -129,4 +150,28 @@ pub fn profile(p: &Profile) -> HttpResponse {
             created_at: &p.created_at,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_names_the_jwks_under_a_url_issuer_or_else_the_request_host() {
+        let at_issuer = discovery("https://api.example.cn/", Some("abc.execute-api.example"));
+        assert_eq!(at_issuer["issuer"], "https://api.example.cn/");
+        assert_eq!(
+            at_issuer["jwks_uri"],
+            "https://api.example.cn/.well-known/jwks.json"
+        );
+        let at_host = discovery(
+            "wxlogin",
+            Some("abc.execute-api.cn-north-1.amazonaws.com.cn"),
+        );
+        assert_eq!(
+            at_host["jwks_uri"],
+            "https://abc.execute-api.cn-north-1.amazonaws.com.cn/.well-known/jwks.json"
+        );
+        assert_eq!(at_host["id_token_signing_alg_values_supported"][0], "EdDSA");
+    }
 }

@@ -1,5 +1,5 @@
 //! The session function: `POST /auth/logout`, `GET|PATCH|DELETE /auth/me`, `GET /auth/me/export`,
-//! `POST /auth/me/userinfo`, `GET /.well-known/jwks.json`.
+//! `POST /auth/me/userinfo`, `GET /.well-known/jwks.json`, `GET /.well-known/openid-configuration`.
 
 use super::{not_found, respond};
 use crate::error::AppError;
@@ -51,6 +51,7 @@ pub fn serves(request: &HttpRequest) -> bool {
             | ("PUT", "/auth/me")
             | ("POST", "/auth/me/userinfo")
             | ("GET", "/.well-known/jwks.json")
+            | ("GET", "/.well-known/openid-configuration")
     )
 }
 
@@ -142,6 +143,18 @@ pub async fn handle<S: Store + Clone>(
                 let mut response = HttpResponse::json(200, &keys.jwks());
                 response.headers.retain(|(k, _)| k != "cache-control");
                 // Staleness bound: JWKS_MAX_AGE_SECS here plus this max-age at the client.
+                response
+                    .headers
+                    .push(("cache-control".into(), "public, max-age=300".into()));
+                Ok(response)
+            })
+            .await
+        }
+        ("GET", "/.well-known/openid-configuration") => {
+            respond(request, "GET /.well-known/openid-configuration", async {
+                let document = answers::discovery(service.gate.issuer(), request.header("host"));
+                let mut response = HttpResponse::json(200, &document);
+                response.headers.retain(|(k, _)| k != "cache-control");
                 response
                     .headers
                     .push(("cache-control".into(), "public, max-age=300".into()));

@@ -1,0 +1,140 @@
+"""Tokens verified by a JWT library nobody here wrote: PyJWT (with its JWKS client) reads the
+local server's discovery document, fetches the JWKS it names and verifies an access token with
+the algorithm, audience and issuer pinned; it refuses a bind token (another audience and
+type), an expired token, a token for another audience, and the token under another algorithm.
+Starts two local servers (target/debug/wxlogin-local: the test command builds it first), one
+per signup mode. Run from the repository root: .venv/bin/python tests/scripts/test_independent_verifiers.py
+"""
+import json
+import os
+import socket
+import subprocess
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+import jwt
+from jwt import PyJWKClient
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / "target" / "debug" / "wxlogin-local"
+AUDIENCE = "wxlogin-api"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServer:
+    def __init__(self, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.issuer = self.base
+        variables = dict(os.environ, PORT=str(self.port), TOKEN_ISSUER=self.issuer, **env)
+        self.process = subprocess.Popen(
+            [str(LOCAL)], env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(100):
+            try:
+                self.get("/.well-known/jwks.json")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the local server did not start")
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=5) as r:
+            return json.load(r)
+
+    def post(self, path, body):
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return json.load(r)
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class IndependentVerifiers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = LocalServer(SIGNUP_MODE="openid")
+        cls.phone_server = LocalServer(SIGNUP_MODE="phone")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.phone_server.stop()
+
+    def discovered_key(self, server, token):
+        document = server.get("/.well-known/openid-configuration")
+        self.assertEqual(document["issuer"], server.issuer)
+        self.assertEqual(document["jwks_uri"], server.base + "/.well-known/jwks.json")
+        self.assertEqual(document["id_token_signing_alg_values_supported"], ["EdDSA"])
+        return PyJWKClient(document["jwks_uri"]).get_signing_key_from_jwt(token).key
+
+    def decode(self, server, token, **overrides):
+        options = dict(
+            algorithms=["EdDSA"],
+            audience=AUDIENCE,
+            issuer=server.issuer,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+        options.update(overrides)
+        return jwt.decode(token, self.discovered_key(server, token), **options)
+
+    def test_an_access_token_verifies_with_the_discovered_keys(self):
+        session = self.server.post("/auth/login", {"code": "pyjwt-1"})
+        token = session["access_token"]
+        claims = self.decode(self.server, token)
+        self.assertEqual(claims["sub"], session["user"]["id"])
+        self.assertEqual(jwt.get_unverified_header(token)["typ"], "at+jwt")
+
+    def test_a_bind_token_is_refused_as_an_access_token(self):
+        answer = self.phone_server.post("/auth/login", {"code": "pybind-1"})
+        self.assertEqual(answer["status"], "phone_required")
+        with self.assertRaises(jwt.InvalidAudienceError):
+            self.decode(self.phone_server, answer["bind_token"])
+
+    def test_an_expired_token_is_refused(self):
+        token = self.server.post("/auth/login", {"code": "pyexp-1"})["access_token"]
+        lifetime = jwt.decode(token, options={"verify_signature": False})
+        ttl = lifetime["exp"] - lifetime["iat"]
+        self.assertTrue(self.decode(self.server, token), "valid now")
+        # A negative leeway moves PyJWT's clock past the expiry without waiting for it (the
+        # `iat` check, which the same leeway would move, is left out of this one decode).
+        with self.assertRaises(jwt.ExpiredSignatureError):
+            self.decode(
+                self.server,
+                token,
+                leeway=-(ttl + 1),
+                options={"require": ["exp"], "verify_iat": False},
+            )
+
+
+    def test_another_audience_issuer_or_algorithm_is_refused(self):
+        token = self.server.post("/auth/login", {"code": "pyaud-1"})["access_token"]
+        with self.assertRaises(jwt.InvalidAudienceError):
+            self.decode(self.server, token, audience="someone-else")
+        with self.assertRaises(jwt.InvalidIssuerError):
+            self.decode(self.server, token, issuer="https://elsewhere.example")
+        with self.assertRaises(jwt.InvalidAlgorithmError):
+            self.decode(self.server, token, algorithms=["RS256"])
+
+    def test_a_token_from_another_deployment_is_refused(self):
+        # The phone-mode server signs with its own keys: this one's JWKS does not verify them.
+        other = self.phone_server.post("/auth/login", {"code": "pyother-1"})["bind_token"]
+        with self.assertRaises(jwt.PyJWKClientError):
+            PyJWKClient(self.server.base + "/.well-known/jwks.json").get_signing_key_from_jwt(other)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
