@@ -54,6 +54,8 @@ kill "$smoke_pid" 2>/dev/null || true
 
 step "Independent verifiers: PyJWT reads discovery and the JWKS of the local server"
 .venv/bin/python tests/scripts/test_independent_verifiers.py
+step "Independent verifiers: Node's jose reads discovery and the JWKS of the local server"
+(cd tests/node && npm ci --silent --no-audit --no-fund && npm test)
 
 step "cargo test: unit, DynamoDB on moto, Lambda smoke tiers"
 cargo test -j2 --workspace --locked
