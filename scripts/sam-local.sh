@@ -183,10 +183,10 @@ step "Seed moto (scripts/seed-local-moto.py)"
 
 step "sam local invoke: every line of $readme"
 set +e
-.venv/bin/python - "$readme" "$arch" "$state" <<'PY'
+.venv/bin/python - "$readme" "$arch" "$state" "$moto_port" <<'PY'
 import base64, json, os, re, shlex, subprocess, sys, time, urllib.parse
 
-readme, arch, state = sys.argv[1:4]
+readme, arch, state, moto_port = sys.argv[1:5]
 events_out = os.path.join(state, "events")
 os.makedirs(events_out, exist_ok=True)
 
@@ -208,7 +208,36 @@ def sms_code_sent():
             code = found.group(1) if found else code
     return code
 
-# What each event must answer. ctx carries what earlier answers taught (tokens, user id).
+def secrets_stored():
+    """Every secret value the table holds: password and refresh-secret hashes, session_keys,
+    SMS code hashes (read from moto, as the functions wrote them)."""
+    import boto3
+
+    table = json.load(open("events/env.json"))["Parameters"]["TABLE_NAME"]
+    ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{moto_port}")
+    found = set()
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            for name in ("password_hash", "secret_hash", "session_key", "code"):
+                value = item.get(name, {}).get("S")
+                if value and len(value) >= 8:
+                    found.add(value)
+    return found
+
+def keys_and_strings(value):
+    """Every object key and string of a JSON value."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from keys_and_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from keys_and_strings(v)
+    elif isinstance(value, str):
+        yield value
+
+# What each event must answer. ctx carries what earlier answers taught (tokens, user id), and
+# what earlier events did (ctx["deleted"]): an event the README runs twice may answer otherwise.
 def tokens(r, ctx):
     assert r["status"] == 200, "status"
     b = r["body"]
@@ -236,6 +265,10 @@ def phone_bound(r, ctx):
     return f"phone {b['user']['phone']} bound"
 
 def me(r, ctx):
+    if "deleted" in ctx:
+        assert r["status"] == 401, "status 401 after me-delete"
+        assert r["body"]["error"]["code"] == "UNAUTHORIZED", "error UNAUTHORIZED"
+        return f"after me-delete: the same token is refused (401 UNAUTHORIZED, {ctx['deleted']} gone)"
     assert r["status"] == 200, "status"
     b = r["body"]
     assert b["id"] == ctx["user"] and b["phone_bound"] is True, "the caller, phone bound"
@@ -281,6 +314,31 @@ def password_login(r, ctx):
     assert b["user"]["id"] == ctx["user"], "same user"
     return "logged in with the password"
 
+def me_export(r, ctx):
+    assert r["status"] == 200, "status"
+    b = r["body"]
+    u = b["user"]
+    assert u["id"] == ctx["user"], "the caller's id"
+    assert u["phone"] == "+8613800138000" and u["nickname"] == "\u5c0f\u660e", "phone whole, nickname"
+    assert u["password_set"] is True, "the password as set"
+    assert [w["appid"] for w in b["wechat"]] == ["wxlocal0000000000"], "one WeChat identity"
+    assert b["wechat"][0]["session_key_held"] is True, "the session_key as held"
+    assert b["current_session"]["expires_at"], "the current session"
+    seen = set(keys_and_strings(b))
+    named = seen & {"session_key", "password", "password_hash", "secret_hash", "access_token", "refresh_token"}
+    assert not named, f"no secret field (found {sorted(named)})"
+    stored = secrets_stored()
+    assert stored, "moto holds the secrets to look for"
+    leaked = [s for s in stored | {ctx["access"], ctx["refresh"]} if any(s in v for v in seen)]
+    assert not leaked, f"no secret value ({len(leaked)} found)"
+    return (f"user {u['id']}, phone {u['phone']}, password_set, session_key_held; none of the "
+            f"{len(stored)} stored secret values nor the tokens")
+
+def me_delete(r, ctx):
+    assert r["status"] == 200 and r["body"] == {"status": "deleted"}, "status deleted"
+    ctx["deleted"] = ctx["user"]
+    return f"user {ctx['user']} deleted"
+
 def logout(r, ctx):
     assert r["status"] == 200 and r["body"] == {"status": "ok"}, "status ok"
     return "logged out"
@@ -289,7 +347,7 @@ CHECKS = {
     "events/login.json": (login, "200 + tokens"),
     "events/refresh.json": (refresh, "200 + new pair"),
     "events/phone.json": (phone_bound, "200 + phone bound"),
-    "events/me.json": (me, "200 + profile"),
+    "events/me.json": (me, "200 + profile (401 after me-delete)"),
     "events/me-update.json": (me_update, "200 + nickname"),
     "events/me-userinfo.json": (
         error(400, "DECRYPT_FAILED", "sample signature refused (session_key read from moto)"),
@@ -305,7 +363,17 @@ CHECKS = {
     ),
     "events/password-set.json": (password_set, "200 + tokens"),
     "events/password-login.json": (password_login, "200 + tokens"),
+    "events/phone-change.json": (
+        error(401, "INVALID_CODE", "sample new number 13800138001 was sent no code: refused, nothing moved"),
+        "401 INVALID_CODE",
+    ),
+    "events/me-export.json": (me_export, "200 + own data, no secrets"),
+    "events/password-reset.json": (
+        error(401, "INVALID_CODE", "sample phone 13800138009 was sent no code (the password passed the policy)"),
+        "401 INVALID_CODE",
+    ),
     "events/logout.json": (logout, "200 ok"),
+    "events/me-delete.json": (me_delete, "200 deleted"),
 }
 
 def render(event_path, ctx):
