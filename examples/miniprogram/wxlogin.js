@@ -66,6 +66,19 @@
  *   A user who refuses the prompt gives PHONE_DENIED (no network call). On SESSION_KEY_STALE
  *   the client has already called wx.login again before rejecting: ask the user to tap again.
  *
+ * client.prepareLogin() → Promise<void>
+ *   Calls wx.login now and keeps the code (4 minutes) for the next loginWithPhone(): call it
+ *   when the page with the phone button shows, so that legacy data the button gives is
+ *   encrypted under the session_key of the code sent with it.
+ *
+ * client.loginWithPhone(e) → Promise<{ status, user, phoneError }>
+ *   Sign in and bind the phone of a getPhoneNumber event in one POST /auth/login
+ *   (`{ code, phone_code }`, or `{ code, encrypted_data, iv }` with the prepared code; legacy
+ *   data without one rejects NOT_PREPARED, nothing sent). Stores the answer as login() does.
+ *   phoneError is the server's refusal of the phone ({ status, code, message }, e.g.
+ *   PHONE_TAKEN) beside a login that went through, else null; in phone signup mode a refused
+ *   phone leaves status 'phone_required', and bindPhone() can prove again.
+ *
  * client.sendSmsCode(phone) → Promise<{ status: 'sent', expires_in }>
  *   POST /auth/sms/send: texts a 6-digit code (valid expires_in = 300 s) to `phone` (11 mainland
  *   digits, or E.164 '+86…'). Sends no token. The server allows 1 send a minute and 10 a day per
@@ -174,6 +187,7 @@
  *   WX_LOGIN_FAILED       wx.login failed.
  *   PHONE_DENIED          the user refused the phone prompt (e.detail had no code/encryptedData).
  *   NOT_LOGGED_IN         the session was cleared (logout) while a call was waiting for it.
+ *   NOT_PREPARED          loginWithPhone() got legacy phone data without a prepareLogin() code.
  *   BAD_RESPONSE          the server answered 2xx with a body this client does not understand.
  *
  * Written in ES5 plus Promise (no classes, arrow functions, async/await or spread), so it runs on
@@ -569,6 +583,50 @@ function createClient(options) {
     throw makeError('PHONE_DENIED', detail.errMsg || 'The user did not share a phone number.');
   }
 
+  // ── login and phone in one request ───────────────────────────────────────────────────────
+
+  /** A wx.login code kept for loginWithPhone: legacy phone data is encrypted under its session_key. */
+  var prepared = null;
+  /** How long a prepared code is used (WeChat's codes live 5 minutes). */
+  var PREPARED_CODE_MS = 4 * 60 * 1000;
+
+  /**
+   * Calls wx.login now and keeps the code for the next loginWithPhone(). Call it when the page
+   * with the phone button shows: legacy getPhoneNumber data is encrypted under the session_key
+   * of the latest wx.login, so the code sent with it must be that one.
+   */
+  function prepareLogin() {
+    return wxLoginCode().then(function (code) {
+      prepared = { code: code, at: Date.now() };
+    });
+  }
+
+  /**
+   * Signs in and binds the phone of a getPhoneNumber button event in one POST /auth/login.
+   * Resolves { status, user, phoneError }: phoneError is the server's refusal of the phone
+   * ({status, code, message}) beside a login that went through, else null.
+   */
+  function loginWithPhone(e) {
+    var proof;
+    try { proof = buttonProof(e); } catch (err) { return Promise.reject(err); }
+    var kept = prepared && Date.now() - prepared.at < PREPARED_CODE_MS ? prepared.code : null;
+    prepared = null;
+    var body = proof.code ? { phone_code: proof.code } : { encrypted_data: proof.encrypted_data, iv: proof.iv };
+    if (!proof.code && !kept) {
+      return Promise.reject(makeError('NOT_PREPARED', 'Legacy phone data needs the code of prepareLogin(), called before the button was tapped.'));
+    }
+    var startEpoch = epoch;
+    return (kept ? Promise.resolve(kept) : wxLoginCode()).then(function (code) {
+      body.code = code;
+      if (appid) body.appid = appid;
+      return postAuth('/auth/login', body);
+    }).then(function (data) {
+      var out = result(saveAnswer(data, startEpoch));
+      out.phoneError = (data && data.phone_error) || null;
+      return out;
+    });
+  }
+
   function bindPhone(e) {
     var body;
     try { body = buttonProof(e); } catch (err) { return Promise.reject(err); }
@@ -782,6 +840,8 @@ function createClient(options) {
 
   return {
     login: login,
+    prepareLogin: prepareLogin,
+    loginWithPhone: loginWithPhone,
     request: request,
     bindPhone: bindPhone,
     sendSmsCode: sendSmsCode,
