@@ -57,6 +57,9 @@ step "Independent verifiers: PyJWT reads discovery and the JWKS of the local ser
 step "Independent verifiers: Node's jose reads discovery and the JWKS of the local server"
 (cd tests/node && npm ci --silent --no-audit --no-fund && npm test)
 
+step "API contract: schemathesis sends openapi.yaml's generated requests to the local server"
+.venv/bin/python tests/scripts/test_openapi.py
+
 step "cargo test: unit, DynamoDB on moto, Lambda smoke tiers"
 cargo test -j2 --workspace --locked
 
