@@ -5,7 +5,8 @@ status, its content type, its headers, its body schema). Bearer operations get a
 token minted by the server itself (POST /auth/login), a fresh one per example, so that a
 DELETE /auth/me or a logout in one example does not turn the rest into 401s; some examples
 carry a phone-bound user's token, some none at all. Bounded and deterministic: a fixed seed,
-MAX_EXAMPLES per operation, no shrinking.
+MAX_EXAMPLES per operation, no shrinking. A second pass sends bodies that break the request
+schemas (negative generation) and requires each to be refused with a 4xx.
 Run from the repository root: .venv/bin/python tests/scripts/test_openapi.py
 """
 import itertools
@@ -25,7 +26,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import schemathesis
-from schemathesis.checks import not_a_server_error
+from schemathesis import GenerationMode
+from schemathesis.checks import negative_data_rejection, not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -38,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "target" / "debug" / "wxlogin-local"
 SPEC = ROOT / "openapi.yaml"
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_MAX_EXAMPLES", "25"))
+NEGATIVE_EXAMPLES = int(os.environ.get("OPENAPI_NEGATIVE_EXAMPLES", "15"))
 SEED = 20261202
 CHECKS = [
     not_a_server_error,
@@ -129,26 +132,31 @@ class OpenApiConformance(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
 
-    def test_every_operation_conforms(self):
+    def exercise(self, mode, max_examples, with_body_only=False):
+        """Runs every operation's generated (and, when positive, its documented example)
+        requests; returns the figures, the status codes seen and the failures."""
         schema = schemathesis.openapi.from_path(str(SPEC))
         operations = [result.ok() for result in schema.get_all_operations()]
-        figures = {"operations": 0, "examples": 0, "failures": 0}
+        checks = CHECKS + ([negative_data_rejection] if mode == GenerationMode.NEGATIVE else [])
+        figures = {"operations": 0, "examples": 0}
         failures = []
         statuses = {}
         for operation in operations:
+            if with_body_only and "requestBody" not in operation.definition.raw:
+                continue
             figures["operations"] += 1
             secured = bool(operation.definition.raw.get("security"))
             seen = {"n": 0}
 
-            strategies = [operation.as_strategy()]
-            strategies += list(schema.get_strategies_from_examples(operation))
+            strategies = [operation.as_strategy(generation_mode=mode)]
+            if mode == GenerationMode.POSITIVE:
+                strategies += list(schema.get_strategies_from_examples(operation))
 
             @settings(
-                max_examples=MAX_EXAMPLES,
+                max_examples=max_examples,
                 phases=[Phase.explicit, Phase.generate],
                 deadline=None,
                 database=None,
-                derandomize=False,
                 suppress_health_check=list(HealthCheck),
                 print_blob=False,
             )
@@ -166,7 +174,7 @@ class OpenApiConformance(unittest.TestCase):
                 key = f"{operation.method.upper()} {operation.path}"
                 statuses.setdefault(key, set()).add(response.status_code)
                 try:
-                    case.validate_response(response, checks=CHECKS, headers=headers)
+                    case.validate_response(response, checks=checks, headers=headers)
                 except (Failure, FailureGroup) as error:
                     found = error.exceptions if isinstance(error, FailureGroup) else [error]
                     detail = "\n    ".join(
@@ -176,13 +184,15 @@ class OpenApiConformance(unittest.TestCase):
 
             run()
             figures["examples"] += seen["n"]
+        return figures, statuses, failures
 
-        figures["failures"] = len(failures)
+    def report(self, label, figures, statuses, failures):
         for key in sorted(statuses):
             print(f"  {key}: {sorted(statuses[key])}", file=sys.stderr)
         print(
-            f"schemathesis {schemathesis.SCHEMATHESIS_VERSION}: {figures['operations']} operations,"
-            f" {figures['examples']} examples, {figures['failures']} failures",
+            f"schemathesis {schemathesis.SCHEMATHESIS_VERSION}, {label}:"
+            f" {figures['operations']} operations, {figures['examples']} examples,"
+            f" {len(failures)} failures",
             file=sys.stderr,
         )
         for failure in failures[:40]:
@@ -190,6 +200,19 @@ class OpenApiConformance(unittest.TestCase):
         if failures:
             self.fail(f"{len(failures)} answers break openapi.yaml (listed above)")
 
+    def test_every_operation_conforms(self):
+        """Valid requests (and each operation's documented example): no 5xx, every answer as
+        documented."""
+        self.report("positive", *self.exercise(GenerationMode.POSITIVE, MAX_EXAMPLES))
+
+    def test_bodies_the_description_refuses_are_refused(self):
+        """Bodies that break the request schemas (unknown fields: `additionalProperties:
+        false`, wrong types, missing fields, two proofs at once): refused with a 4xx, never
+        a 5xx, still answered as documented."""
+        self.report(
+            "negative bodies",
+            *self.exercise(GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES, with_body_only=True),
+        )
 
 if __name__ == "__main__":
     unittest.main()
