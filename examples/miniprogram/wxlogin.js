@@ -66,18 +66,36 @@
  *   A user who refuses the prompt gives PHONE_DENIED (no network call). On SESSION_KEY_STALE
  *   the client has already called wx.login again before rejecting: ask the user to tap again.
  *
- * client.prepareLogin() → Promise<void>
- *   Calls wx.login now and keeps the code (4 minutes) for the next loginWithPhone(): call it
- *   when the page with the phone button shows, so that legacy data the button gives is
- *   encrypted under the session_key of the code sent with it.
+ * client.loginWithPhone(e) → Promise<{ status: 'ok' | 'phone_required', user, phoneError }>
+ *   Signs in AND binds the phone in one request, for a "log in with my phone number" button
+ *   (<button open-type="getPhoneNumber" bindgetphonenumber="onPhone">): POST /auth/login with
+ *   a wx.login code and the proof of `e` — `{ code, phone_code: e.detail.code }` (new style), or
+ *   legacy `{ code, encrypted_data, iv }` — plus `appid` when the client has one. The answer
+ *   is stored as login() stores it (it replaces any session the client had), and
+ *   `user` is the server's user (null with phone_required). `phoneError` is null when the phone
+ *   is bound (or was bound already: then the proof is ignored and nothing is spent); when the
+ *   server refused the proof but the login went through, it is an error of this module
+ *   (`.code` PHONE_TAKEN, INVALID_CODE, DECRYPT_FAILED, RATE_LIMITED + `.retryAfter`, ...;
+ *   `.status` the HTTP status the bind would have had) — NOT thrown: the session stands.
+ *   With SIGNUP_MODE=phone a refused proof gives `{ status: 'phone_required', user: null,
+ *   phoneError }` and the bind token is kept. Either way the next tap goes to bindPhone(e)
+ *   (the server holds the session_key of the code just sent, so legacy data works there).
+ *   The code: legacy data is encrypted under the session_key of the LATEST wx.login before the
+ *   tap, and a wx.login after it may change that key, so the code must come from before the
+ *   tap: call prepareLogin() when the button is shown. A code it holds is used for both styles;
+ *   new-style codes without one get a fresh wx.login. Legacy data without a held code rejects
+ *   with NOT_PREPARED (nothing sent) and prepares a code, so the next tap works; so does
+ *   a legacy attempt that failed (INVALID_CODE, NETWORK_ERROR, ...). A refused prompt is
+ *   PHONE_DENIED (nothing sent). Errors of the login itself reject as login()'s do and keep
+ *   the session. Other callers that need a token meanwhile wait for this login.
  *
- * client.loginWithPhone(e) → Promise<{ status, user, phoneError }>
- *   Sign in and bind the phone of a getPhoneNumber event in one POST /auth/login
- *   (`{ code, phone_code }`, or `{ code, encrypted_data, iv }` with the prepared code; legacy
- *   data without one rejects NOT_PREPARED, nothing sent). Stores the answer as login() does.
- *   phoneError is the server's refusal of the phone ({ status, code, message }, e.g.
- *   PHONE_TAKEN) beside a login that went through, else null; in phone signup mode a refused
- *   phone leaves status 'phone_required', and bindPhone() can prove again.
+ * client.prepareLogin() → Promise<{ expiresIn }>
+ *   Calls wx.login now and holds the code (memory only, never sent) for loginWithPhone(): for
+ *   `expiresIn` = 240 s (WeChat's codes live 300 s). Call it in the page's onShow (again on a
+ *   timer if the page may stay open longer). A later call replaces the held code; a wx.login
+ *   of the client's own (login(), a re-login after a refused refresh) while a code is held
+ *   replaces it with another (one more wx.login), since that wx.login may have changed
+ *   WeChat's session_key. Rejects with WX_LOGIN_FAILED when wx.login fails.
  *
  * client.sendSmsCode(phone) → Promise<{ status: 'sent', expires_in }>
  *   POST /auth/sms/send: texts a 6-digit code (valid expires_in = 300 s) to `phone` (11 mainland
@@ -187,7 +205,8 @@
  *   WX_LOGIN_FAILED       wx.login failed.
  *   PHONE_DENIED          the user refused the phone prompt (e.detail had no code/encryptedData).
  *   NOT_LOGGED_IN         the session was cleared (logout) while a call was waiting for it.
- *   NOT_PREPARED          loginWithPhone() got legacy phone data without a prepareLogin() code.
+ *   NOT_PREPARED          loginWithPhone() got legacy phone data without a code from
+ *                         prepareLogin(): it has prepared one now; ask the user to tap again.
  *   BAD_RESPONSE          the server answered 2xx with a body this client does not understand.
  *
  * Written in ES5 plus Promise (no classes, arrow functions, async/await or spread), so it runs on
@@ -200,6 +219,11 @@ var DEFAULT_STORAGE_KEY = 'wxlogin.session';
 var DEFAULT_TIMEOUT_MS = 10000;
 /** A refresh token (or bind token) this close to its end is treated as gone. */
 var TOKEN_END_MARGIN_MS = 30 * 1000;
+/**
+ * How long a code from prepareLogin() is held for loginWithPhone(): WeChat's login codes live 5
+ * minutes; a minute is left for the user's tap and the request.
+ */
+var PREPARED_CODE_MS = 4 * 60 * 1000;
 /** 401 codes that are about something else than the token (no refresh, no retry). */
 var NOT_TOKEN_401 = { INVALID_CODE: true, SESSION_KEY_STALE: true, INVALID_CREDENTIALS: true };
 
@@ -287,6 +311,11 @@ function createClient(options) {
   var inflight = null;
   /** Bumped by logout(): a login/refresh that started before it must not save its tokens. */
   var epoch = 0;
+  /**
+   * The wx.login code prepareLogin() holds for loginWithPhone(): { code, at, promise } (code
+   * null while wx.login runs), or null. Memory only: a code is single-use and short-lived.
+   */
+  var prepared = null;
 
   function api() {
     if (options.wx) return options.wx;
@@ -405,7 +434,21 @@ function createClient(options) {
     });
   }
 
+  /**
+   * A wx.login code for a login of this client. wx.login may give WeChat a new session_key, and
+   * legacy phone data is encrypted under the latest one: a code prepareLogin() holds would no
+   * longer match it, so it is replaced by a fresh one (one more wx.login, after this one).
+   */
   function wxLoginCode() {
+    return rawWxLogin().then(function (code) {
+      if (prepared && (prepared.code === null || preparedFresh(prepared))) {
+        prepareLogin().then(null, function () { /* the next loginWithPhone() says NOT_PREPARED */ });
+      }
+      return code;
+    });
+  }
+
+  function rawWxLogin() {
     return new Promise(function (resolve, reject) {
       api().login({
         timeout: timeout,
@@ -585,45 +628,115 @@ function createClient(options) {
 
   // ── login and phone in one request ───────────────────────────────────────────────────────
 
-  /** A wx.login code kept for loginWithPhone: legacy phone data is encrypted under its session_key. */
-  var prepared = null;
-  /** How long a prepared code is used (WeChat's codes live 5 minutes). */
-  var PREPARED_CODE_MS = 4 * 60 * 1000;
-
   /**
-   * Calls wx.login now and keeps the code for the next loginWithPhone(). Call it when the page
-   * with the phone button shows: legacy getPhoneNumber data is encrypted under the session_key
-   * of the latest wx.login, so the code sent with it must be that one.
+   * Runs `task` (a function returning a promise of a saved session) as THE login in flight,
+   * after any login/refresh in flight has settled: callers that need a token meanwhile wait
+   * for it instead of starting a wx.login of their own.
    */
+  function exclusiveLogin(task) {
+    var ignore = function () {};
+    if (inflight) {
+      return inflight.promise.then(ignore, ignore).then(function () { return exclusiveLogin(task); });
+    }
+    var entry = { mode: 'login', promise: null };
+    var done = function () { if (inflight === entry) inflight = null; };
+    entry.promise = Promise.resolve().then(task).then(function (s) {
+      done();
+      return s;
+    }, function (err) {
+      done();
+      throw err;
+    });
+    inflight = entry;
+    return entry.promise;
+  }
+
+  function preparedFresh(p) {
+    return !!p && p.code !== null && Date.now() < p.at + PREPARED_CODE_MS;
+  }
+
   function prepareLogin() {
-    return wxLoginCode().then(function (code) {
-      prepared = { code: code, at: Date.now() };
+    var entry = { code: null, at: Date.now(), promise: null };
+    prepared = entry;
+    entry.promise = rawWxLogin().then(function (code) {
+      if (prepared === entry) entry.code = code;
+      return { expiresIn: Math.round((entry.at + PREPARED_CODE_MS - Date.now()) / 1000) };
+    }, function (err) {
+      if (prepared === entry) prepared = null;
+      throw err;
+    });
+    return entry.promise;
+  }
+
+  /** The held code if it is still fresh (waiting for a prepareLogin() in flight), taken; else null. */
+  function takePrepared() {
+    var p = prepared;
+    if (!p) return Promise.resolve(null);
+    var take = function () {
+      if (prepared !== p || !preparedFresh(p)) {
+        if (prepared === p) prepared = null;
+        return null;
+      }
+      prepared = null;
+      return p.code;
+    };
+    return p.promise.then(take, function () { return null; });
+  }
+
+  /** A phone_error beside a login answer, as an error of this module (not thrown). */
+  function phoneErrorFrom(pe) {
+    if (!pe || typeof pe !== 'object') return null;
+    var code = typeof pe.code === 'string' ? pe.code : 'PHONE_ERROR';
+    return makeError(code, typeof pe.message === 'string' ? pe.message : code, {
+      status: Number(pe.status) || 0,
+      requestId: typeof pe.request_id === 'string' ? pe.request_id : '',
+      retryAfter: typeof pe.retry_after === 'number' ? pe.retry_after : undefined,
+      data: pe,
     });
   }
 
-  /**
-   * Signs in and binds the phone of a getPhoneNumber button event in one POST /auth/login.
-   * Resolves { status, user, phoneError }: phoneError is the server's refusal of the phone
-   * ({status, code, message}) beside a login that went through, else null.
-   */
   function loginWithPhone(e) {
     var proof;
     try { proof = buttonProof(e); } catch (err) { return Promise.reject(err); }
-    var kept = prepared && Date.now() - prepared.at < PREPARED_CODE_MS ? prepared.code : null;
-    prepared = null;
-    var body = proof.code ? { phone_code: proof.code } : { encrypted_data: proof.encrypted_data, iv: proof.iv };
-    if (!proof.code && !kept) {
-      return Promise.reject(makeError('NOT_PREPARED', 'Legacy phone data needs the code of prepareLogin(), called before the button was tapped.'));
-    }
-    var startEpoch = epoch;
-    return (kept ? Promise.resolve(kept) : wxLoginCode()).then(function (code) {
-      body.code = code;
-      if (appid) body.appid = appid;
-      return postAuth('/auth/login', body);
-    }).then(function (data) {
-      var out = result(saveAnswer(data, startEpoch));
-      out.phoneError = (data && data.phone_error) || null;
-      return out;
+    var legacy = !proof.code;
+    var notPrepared = function () {
+      // WeChat encrypted the data under the session_key of its latest wx.login, which this
+      // client cannot name: get a code now so that the next tap works.
+      prepareLogin().then(null, function () {});
+      return makeError('NOT_PREPARED', 'Legacy phone data needs a wx.login code from before the tap: call prepareLogin() when the phone button is shown, then ask the user to tap again.');
+    };
+    if (legacy && !prepared) return Promise.reject(notPrepared());
+    var phoneError = null;
+    return exclusiveLogin(function () {
+      var startEpoch = epoch;
+      return takePrepared().then(function (heldCode) {
+        if (legacy && !heldCode) throw notPrepared();
+        return heldCode || wxLoginCode();
+      }).then(function (code) {
+        var body = { code: code };
+        if (appid) body.appid = appid;
+        if (legacy) {
+          body.encrypted_data = proof.encrypted_data;
+          body.iv = proof.iv;
+        } else {
+          body.phone_code = proof.code;
+        }
+        return postAuth('/auth/login', body);
+      }).then(function (data) {
+        phoneError = phoneErrorFrom(data && data.phone_error);
+        return saveAnswer(data, startEpoch);
+      });
+    }).then(function (s) {
+      // No new wx.login here, even when the phone was refused: the server now holds the
+      // session_key of the code just sent, which is WeChat's current one, so bindPhone(e)
+      // (with the session or the bind token just stored) decrypts the next tap's data.
+      var r = result(s);
+      return { status: r.status, user: r.status === 'ok' ? r.user : null, phoneError: phoneError };
+    }, function (err) {
+      // The held code is spent or refused (INVALID_CODE, network, ...): hold a fresh one so
+      // that the next tap works.
+      if (legacy && err && err.code !== 'NOT_PREPARED') prepareLogin().then(null, function () {});
+      throw err;
     });
   }
 
