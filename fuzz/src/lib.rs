@@ -38,9 +38,12 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// The project's default token settings (issuer `wxlogin`, audience `wxlogin-api`, 7200 s).
 pub fn token_settings() -> wxlogin::config::TokenSettings {
-    wxlogin::config::Config::from_lookup(|_| None)
+    let mut settings = wxlogin::config::Config::from_lookup(|_| None)
         .expect("the default configuration")
-        .tokens
+        .tokens;
+    // The corpus tokens are signed with Ed25519 seeds.
+    settings.algorithm = wxlogin::tokens::SigningAlgorithm::EdDsa;
+    settings
 }
 
 /// An Ed25519 `EncodingKey` for a seed, derived the way `tokens::keys` derives it (SHA-256 of

@@ -66,7 +66,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "local/wechat",
         &serde_json::json!({"apps": {&appid: &secret}}).to_string(),
     );
-    secrets.set("local/signing-key", &Keyring::generate_secret_json(None));
+    secrets.set(
+        "local/signing-key",
+        &Keyring::new_secret_json(config.tokens.algorithm)?,
+    );
     let store = InMemoryStore::new();
     let backend = Arc::new(
         Backend::new(
@@ -82,15 +85,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_limits(config.limits.clone()),
     );
     backend.load_secrets().await?;
-    let sessions = Arc::new(
-        SessionService::new(
-            store,
-            &config.tokens.issuer,
-            &config.tokens.audience,
-            Arc::new(SystemClock),
-        )
-        .await?,
-    );
+    let sessions =
+        Arc::new(SessionService::new(store, &config.tokens, Arc::new(SystemClock)).await?);
 
     // SMS: printed by the log sender, or signed and sent to a fake China gateway first.
     let china_sms = fake_sms::LocalChinaSms::from_env().await?;

@@ -7,6 +7,7 @@ use crate::config::TokenSettings;
 use crate::domain::{AppId, OpenId, UserId};
 use crate::gate::AccessGate;
 use crate::store::InMemoryStore;
+use crate::tokens::SigningAlgorithm;
 use crate::tokens::issuer::AccessSubject;
 use crate::tokens::{KeyDirectory, Keyring, PublishedKeys, TokenIssuer};
 use serde_json::{Value, json};
@@ -29,20 +30,22 @@ struct Setup {
 
 async fn setup() -> Setup {
     let store = InMemoryStore::new();
-    let ring = Keyring::generate().unwrap();
+    let ring = Keyring::generate(SigningAlgorithm::Rs256).unwrap();
     store.publish_keys(&PublishedKeys::of(&ring)).await.unwrap();
     let clock = ManualClock::at(NOW);
-    let gate = AccessGate::load(store, "iss", "aud", Arc::new(clock.clone()))
-        .await
-        .unwrap();
-    let issuer = TokenIssuer::new(TokenSettings {
+    let settings = TokenSettings {
         issuer: "iss".into(),
         audience: "aud".into(),
         access_ttl_secs: TTL,
         refresh_ttl_secs: 30 * 86400,
         refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
-    });
+        algorithm: SigningAlgorithm::Rs256,
+    };
+    let gate = AccessGate::load(store, &settings, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let issuer = TokenIssuer::new(settings);
     let user_id = UserId::new_random();
     let who = AccessSubject {
         user_id: &user_id,
@@ -224,7 +227,7 @@ async fn every_bad_token_gets_the_same_refusal() {
         .issuer
         .bind_token(&s.ring, &appid, &openid, None, NOW)
         .unwrap();
-    let other_key = Keyring::generate().unwrap();
+    let other_key = Keyring::generate(SigningAlgorithm::Rs256).unwrap();
     let foreign = s
         .issuer
         .access_token(

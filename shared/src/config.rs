@@ -8,6 +8,7 @@ pub use china_sms::{ChinaSmsSettings, DEFAULT_TENCENT_REGION, TemplateParams, Te
 pub use limits::{Budget, BudgetAction, Limits, RATE_DEFAULTS, Rate, SmsCountries};
 
 use crate::domain::SignupMode;
+use crate::tokens::SigningAlgorithm;
 
 /// Why the configuration is unusable. Shown at cold start; never contains a secret value
 /// (the variables here hold ids and settings, not secrets).
@@ -27,6 +28,9 @@ pub struct TokenSettings {
     pub refresh_max_lifetime_secs: u64,
     /// Lifetime of the `phone_required` bind token (DESIGN §3: 600 s).
     pub bind_ttl_secs: u64,
+    /// `SIGNING_ALGORITHM` (`RS256`, the default, or `EdDSA`): what tokens are signed with and
+    /// the one algorithm verifiers accept.
+    pub algorithm: SigningAlgorithm,
 }
 
 /// Everything a function may need; each binary reads only what it uses through the
@@ -156,6 +160,14 @@ impl Config {
             })?;
             authorizer_app_ids.push(appid.to_owned());
         }
+        let algorithm = match get("SIGNING_ALGORITHM") {
+            None => SigningAlgorithm::default(),
+            Some(name) => SigningAlgorithm::from_jwa(name.trim()).ok_or_else(|| {
+                ConfigError(format!(
+                    "SIGNING_ALGORITHM must be RS256 or EdDSA, got {name:?}"
+                ))
+            })?,
+        };
         Ok(Self {
             table_name: get("TABLE_NAME"),
             wechat_secret_id: get("WECHAT_SECRET_ID"),
@@ -167,6 +179,7 @@ impl Config {
                 refresh_ttl_secs,
                 refresh_max_lifetime_secs,
                 bind_ttl_secs: 600,
+                algorithm,
             },
             signup_mode,
             wechat_api_base,

@@ -5,10 +5,13 @@
 //! Used by the authorizer, the session function and the local server.
 
 use crate::clock::SharedClock;
+use crate::config::TokenSettings;
 use crate::error::AppError;
 use crate::principal::SessionPrincipal;
 use crate::tokens::keys::PublicKeySet;
-use crate::tokens::{AccessClaims, PublishedKeySource, TokenVerifier, VerifyError};
+use crate::tokens::{
+    AccessClaims, PublishedKeySource, SigningAlgorithm, TokenVerifier, VerifyError,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -21,6 +24,7 @@ pub struct AccessGate<D> {
     verifier: RwLock<Arc<TokenVerifier>>,
     issuer: String,
     audience: String,
+    algorithm: SigningAlgorithm,
     clock: SharedClock,
     /// When the last re-read happened (0: never since cold start).
     last_reload: AtomicU64,
@@ -33,11 +37,12 @@ impl<D: PublishedKeySource> AccessGate<D> {
     /// yet): every token is refused until a signer publishes.
     pub async fn load(
         directory: D,
-        issuer: &str,
-        audience: &str,
+        settings: &TokenSettings,
         clock: SharedClock,
     ) -> Result<Self, AppError> {
-        let keys = Self::read_keys(&directory).await?;
+        let (issuer, audience, algorithm) =
+            (&settings.issuer, &settings.audience, settings.algorithm);
+        let keys = Self::read_keys(&directory, algorithm).await?;
         let verifier = TokenVerifier::new(keys, issuer, audience, clock.clone());
         let loaded_at = AtomicU64::new(clock.now());
         Ok(Self {
@@ -45,16 +50,22 @@ impl<D: PublishedKeySource> AccessGate<D> {
             verifier: RwLock::new(Arc::new(verifier)),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            algorithm,
             clock,
             last_reload: AtomicU64::new(0),
             loaded_at,
         })
     }
 
-    async fn read_keys(directory: &D) -> Result<PublicKeySet, AppError> {
+    /// The published keys of the pinned `algorithm` (a set published while the algorithm
+    /// changes lists keys of both).
+    async fn read_keys(
+        directory: &D,
+        algorithm: SigningAlgorithm,
+    ) -> Result<PublicKeySet, AppError> {
         let published = directory.load_keys().await?;
         let keys = published.map(|p| p.keys).unwrap_or_default();
-        PublicKeySet::new(keys).map_err(|e| AppError::internal_from("published keys", e))
+        PublicKeySet::new(keys, algorithm).map_err(|e| AppError::internal_from("published keys", e))
     }
 
     fn current(&self) -> Arc<TokenVerifier> {
@@ -68,6 +79,11 @@ impl<D: PublishedKeySource> AccessGate<D> {
     /// The `iss` the tokens this gate admits carry.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The one algorithm this gate accepts.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
     }
 
     pub fn keys(&self) -> PublicKeySet {
@@ -123,7 +139,7 @@ impl<D: PublishedKeySource> AccessGate<D> {
     }
 
     async fn reload(&self) -> Result<(), AppError> {
-        let keys = Self::read_keys(&self.directory).await?;
+        let keys = Self::read_keys(&self.directory, self.algorithm).await?;
         let verifier = Arc::new(TokenVerifier::new(
             keys,
             &self.issuer,

@@ -37,6 +37,7 @@ fn issuer() -> TokenIssuer {
         refresh_ttl_secs: 30 * 86400,
         refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
+        algorithm: crate::tokens::SigningAlgorithm::EdDsa,
     })
 }
 
@@ -69,7 +70,7 @@ async fn publish(store: &InMemoryStore, ring: &Keyring) {
 }
 
 async fn gate(store: &InMemoryStore, clock: &ManualClock) -> AccessGate<InMemoryStore> {
-    AccessGate::load(store.clone(), "iss", "aud", Arc::new(clock.clone()))
+    AccessGate::load(store.clone(), &issuer().settings, Arc::new(clock.clone()))
         .await
         .unwrap()
 }

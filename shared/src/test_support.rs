@@ -41,10 +41,23 @@ pub fn settings() -> TokenSettings {
         refresh_ttl_secs: 30 * 86400,
         refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
+        // The harness's keyring is an Ed25519 seed (fast to make); RS256 has its own tests.
+        algorithm: crate::tokens::SigningAlgorithm::EdDsa,
     }
 }
 
 impl Harness {
+    /// The session service over the harness's store and clock.
+    pub async fn sessions(&self) -> crate::flows::SessionService<InMemoryStore> {
+        crate::flows::SessionService::new(
+            self.store.clone(),
+            &settings(),
+            std::sync::Arc::new(self.clock.clone()),
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn new(mode: SignupMode) -> Self {
         Self::with_wechat_timeout(mode, Duration::from_millis(400)).await
     }

@@ -68,28 +68,30 @@ class IndependentVerifiers(unittest.TestCase):
     def setUpClass(cls):
         cls.server = LocalServer(SIGNUP_MODE="openid")
         cls.phone_server = LocalServer(SIGNUP_MODE="phone")
+        cls.eddsa_server = LocalServer(SIGNUP_MODE="openid", SIGNING_ALGORITHM="EdDSA")
 
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
         cls.phone_server.stop()
+        cls.eddsa_server.stop()
 
-    def discovered_key(self, server, token):
+    def discovered_key(self, server, token, algorithm="RS256"):
         document = server.get("/.well-known/openid-configuration")
         self.assertEqual(document["issuer"], server.issuer)
         self.assertEqual(document["jwks_uri"], server.base + "/.well-known/jwks.json")
-        self.assertEqual(document["id_token_signing_alg_values_supported"], ["EdDSA"])
+        self.assertEqual(document["id_token_signing_alg_values_supported"], [algorithm])
         return PyJWKClient(document["jwks_uri"]).get_signing_key_from_jwt(token).key
 
-    def decode(self, server, token, **overrides):
+    def decode(self, server, token, algorithm="RS256", **overrides):
         options = dict(
-            algorithms=["EdDSA"],
+            algorithms=[algorithm],
             audience=AUDIENCE,
             issuer=server.issuer,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
         options.update(overrides)
-        return jwt.decode(token, self.discovered_key(server, token), **options)
+        return jwt.decode(token, self.discovered_key(server, token, algorithm), **options)
 
     def test_an_access_token_verifies_with_the_discovered_keys(self):
         session = self.server.post("/auth/login", {"code": "pyjwt-1"})
@@ -126,8 +128,20 @@ class IndependentVerifiers(unittest.TestCase):
             self.decode(self.server, token, audience="someone-else")
         with self.assertRaises(jwt.InvalidIssuerError):
             self.decode(self.server, token, issuer="https://elsewhere.example")
+        for other in (["EdDSA"], ["RS512"], ["PS256"], ["HS256"]):
+            with self.assertRaises(jwt.InvalidAlgorithmError):
+                self.decode(self.server, token, algorithms=other)
+
+    def test_the_default_key_is_rsa_2048_and_an_eddsa_deployment_verifies_under_eddsa(self):
+        token = self.server.post("/auth/login", {"code": "pyrsa-1"})["access_token"]
+        self.assertEqual(jwt.get_unverified_header(token)["alg"], "RS256")
+        self.assertEqual(self.discovered_key(self.server, token).key_size, 2048)
+        ed = self.eddsa_server.post("/auth/login", {"code": "pyed-1"})["access_token"]
+        self.assertEqual(jwt.get_unverified_header(ed)["alg"], "EdDSA")
+        self.assertTrue(self.decode(self.eddsa_server, ed, algorithm="EdDSA"))
+        # Each deployment's verifier pins its own algorithm.
         with self.assertRaises(jwt.InvalidAlgorithmError):
-            self.decode(self.server, token, algorithms=["RS256"])
+            self.decode(self.eddsa_server, ed, algorithm="EdDSA", algorithms=["RS256"])
 
     def test_a_token_from_another_deployment_is_refused(self):
         # The phone-mode server signs with its own keys: this one's JWKS does not verify them.

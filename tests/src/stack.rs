@@ -6,7 +6,7 @@ use crate::moto;
 use std::sync::Arc;
 use wxlogin::clock::SystemClock;
 use wxlogin::fake::{FakeWeChat, HttpServer};
-use wxlogin::tokens::{Keyring, TokenVerifier};
+use wxlogin::tokens::{Keyring, SigningAlgorithm, TokenVerifier};
 
 pub const ISSUER: &str = "wxlogin-test";
 pub const AUDIENCE: &str = "wxlogin-test-api";
@@ -51,7 +51,8 @@ impl Stack {
         let apps_json = serde_json::json!({"apps": apps.iter().map(|(a, s)| ((*a).to_owned(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()});
         moto::put_secret(&sdk, &wechat_secret_id, &apps_json.to_string()).await;
         let signing_secret_id = moto::unique("wxlogin/signing");
-        let signing_secret = Keyring::generate_secret_json(None);
+        // The production default: one RS256 key, as the key rotation makes it.
+        let signing_secret = Keyring::new_secret_json(SigningAlgorithm::Rs256).unwrap();
         moto::put_secret(&sdk, &signing_secret_id, &signing_secret).await;
         let wechat = FakeWeChat::new();
         for (a, s) in apps {

@@ -84,9 +84,12 @@ async fn jwks_lists_the_published_keys_that_verify_our_tokens() {
     let ring = Keyring::from_secret_json(&stack.signing_secret).unwrap();
     assert_eq!(r.body["keys"].as_array().unwrap().len(), 1);
     assert_eq!(r.body["keys"][0]["kid"], ring.current.kid.as_str());
-    assert_eq!(r.body["keys"][0]["x"], ring.current.public.x.as_str());
-    assert_eq!(r.body["keys"][0]["alg"], "EdDSA");
-    assert!(!r.raw_body.contains("current\""), "no seed material");
+    assert_eq!(r.body["keys"][0], ring.current.public.jwk());
+    assert_eq!(r.body["keys"][0]["alg"], "RS256");
+    assert_eq!(r.body["keys"][0]["kty"], "RSA");
+    for private in ["current\"", "pkcs8", "\"d\"", "\"p\"", "\"q\""] {
+        assert!(!r.raw_body.contains(private), "no key material: {private}");
+    }
 }
 
 #[tokio::test]
@@ -197,9 +200,14 @@ async fn a_key_rotation_keeps_old_tokens_working_while_new_ones_use_the_new_key(
         .current
         .kid;
 
-    // Rotate: what scripts/rotate-signing-key.sh writes.
-    let old_seed: Value = serde_json::from_str(&stack.signing_secret).unwrap();
-    let rotated = Keyring::generate_secret_json(old_seed["current"].as_str());
+    // Rotate: what the key-rotation function writes.
+    let rotated = wxlogin::tokens::rotated_secret_json(
+        &stack.signing_secret,
+        wxlogin::tokens::SigningAlgorithm::Rs256,
+        wxlogin::clock::Clock::now(&wxlogin::clock::SystemClock),
+        0,
+    )
+    .unwrap();
     moto::update_secret(&stack.sdk, &stack.signing_secret_id, &rotated).await;
     let new_kid = Keyring::from_secret_json(&rotated).unwrap().current.kid;
     assert_ne!(old_kid, new_kid);

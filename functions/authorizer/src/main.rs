@@ -14,13 +14,7 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
     let keys = SignedKeyReader::from_lambda_env(config.require_table_name()?)?;
-    let gate = AccessGate::load(
-        keys,
-        &config.tokens.issuer,
-        &config.tokens.audience,
-        Arc::new(SystemClock),
-    )
-    .await?;
+    let gate = AccessGate::load(keys, &config.tokens, Arc::new(SystemClock)).await?;
     let apps = AdmittedApps::new(config.authorizer_app_ids.clone());
     wxlogin::lambda::run_json(|event| {
         let (gate, apps) = (&gate, &apps);

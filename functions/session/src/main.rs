@@ -18,13 +18,7 @@ async fn main() -> Result<(), wxlogin::lambda::Error> {
         wxlogin::events::eventbridge::EventBridgeSink::from_lambda_env,
     )?;
     let store = DynamoStore::from_client(wxlogin::aws::dynamodb_client_from_lambda_env()?, table);
-    let service = SessionService::new(
-        store,
-        &config.tokens.issuer,
-        &config.tokens.audience,
-        Arc::new(SystemClock),
-    )
-    .await?;
+    let service = SessionService::new(store, &config.tokens, Arc::new(SystemClock)).await?;
     wxlogin::lambda::run_http(|request| {
         let service = &service;
         async move { session::handle(service, &request).await }

@@ -5,7 +5,7 @@
 #![allow(clippy::indexing_slicing)]
 
 use crate::crypto::b64url;
-use crate::tokens::Keyring;
+use crate::tokens::{Keyring, PublicMaterial, SigningAlgorithm};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -18,12 +18,14 @@ pub fn access_claims(issuer: &str, audience: &str, now: u64) -> Value {
 }
 
 fn signed(ring: &Keyring, header: &Header, claims: &Value) -> String {
-    jsonwebtoken::encode(header, claims, &ring.current.encoding).unwrap_or_default()
+    ring.current
+        .sign_with_header_as_given(header, claims)
+        .unwrap_or_default()
 }
 
 /// The header our issuer writes on access tokens.
 fn ed_header(ring: &Keyring) -> Header {
-    let mut h = Header::new(Algorithm::EdDSA);
+    let mut h = Header::new(ring.current.algorithm().jose());
     h.typ = Some(crate::tokens::claims::ACCESS_TOKEN_TYPE.to_owned());
     h.kid = Some(ring.current.kid.clone());
     h
@@ -66,19 +68,35 @@ pub fn all(ring: &Keyring, issuer: &str, audience: &str, now: u64) -> Vec<(&'sta
         parts.get(1).copied().unwrap_or(""),
         parts.get(2).copied().unwrap_or(""),
     );
-    let public_raw = crate::crypto::b64url_decode(&ring.current.public.x).unwrap_or_default();
+    // The public key's bytes as an HMAC secret: the classic algorithm-confusion forgery.
+    let public_raw = match &ring.current.public.material {
+        PublicMaterial::Ed25519 { x } => crate::crypto::b64url_decode(x),
+        PublicMaterial::Rsa { n, .. } => crate::crypto::b64url_decode(n),
+    }
+    .unwrap_or_default();
     let mut hs_header = Header::new(Algorithm::HS256);
     hs_header.kid = Some(ring.current.kid.clone());
     let hs256 = jsonwebtoken::encode(&hs_header, &good, &EncodingKey::from_secret(&public_raw))
         .unwrap_or_default();
-    let other = Keyring::generate().ok();
-    let foreign = other
-        .map(|o| {
-            let mut h = Header::new(Algorithm::EdDSA);
-            h.kid = Some(ring.current.kid.clone());
-            jsonwebtoken::encode(&h, &good, &o.current.encoding).unwrap_or_default()
-        })
-        .unwrap_or_default();
+    // Signed by a stranger's key under our kid, once with our algorithm and once with the
+    // other one (a verifier must pin the algorithm, not take it from the header).
+    let under_our_kid = |algorithm: SigningAlgorithm| {
+        Keyring::generate(algorithm)
+            .ok()
+            .map(|o| {
+                let mut h = Header::new(algorithm.jose());
+                h.typ = Some(crate::tokens::claims::ACCESS_TOKEN_TYPE.to_owned());
+                h.kid = Some(ring.current.kid.clone());
+                signed(&o, &h, &good)
+            })
+            .unwrap_or_default()
+    };
+    let ours = ring.current.algorithm();
+    let foreign = under_our_kid(ours);
+    let other_algorithm = under_our_kid(match ours {
+        SigningAlgorithm::Rs256 => SigningAlgorithm::EdDsa,
+        SigningAlgorithm::EdDsa => SigningAlgorithm::Rs256,
+    });
     let tampered_sig = {
         let mut s: Vec<char> = s64.chars().collect();
         if let Some(c) = s.get_mut(5) {
@@ -92,8 +110,7 @@ pub fn all(ring: &Keyring, issuer: &str, audience: &str, now: u64) -> Vec<(&'sta
     let bind = with(&|c| c["token_use"] = json!("bind"));
     // If this fails to build, the "jwk header" token is valid and its refusal test fails.
     let jwk: Option<jsonwebtoken::jwk::Jwk> =
-        serde_json::from_value(json!({"kty": "OKP", "crv": "Ed25519", "x": ring.current.public.x}))
-            .ok();
+        serde_json::from_value(ring.current.public.jwk()).ok();
     vec![
         (
             "alg none, no signature",
@@ -105,7 +122,7 @@ pub fn all(ring: &Keyring, issuer: &str, audience: &str, now: u64) -> Vec<(&'sta
         ),
         ("HS256 keyed with our public key", hs256),
         (
-            "alg header changed to HS256 over an EdDSA signature",
+            "alg header changed to HS256 over our signature",
             format!(
                 "{}.{p64}.{s64}",
                 b64url(
@@ -181,6 +198,10 @@ pub fn all(ring: &Keyring, issuer: &str, audience: &str, now: u64) -> Vec<(&'sta
         ("tampered signature", tampered_sig),
         ("tampered payload", tampered_payload),
         ("signed by another key under our kid", foreign),
+        (
+            "signed with the other algorithm under our kid",
+            other_algorithm,
+        ),
         ("8 KiB token", with(&|c| c["pad"] = json!("x".repeat(8192)))),
         ("empty", String::new()),
         ("garbage with dots", "a.b.c".into()),

@@ -17,7 +17,6 @@ use crate::principal::Principal;
 use crate::principal::SessionPrincipal;
 use crate::store::{Identities as _, PhoneOwnership as _};
 use crate::test_support::*;
-use std::sync::Arc;
 
 const IP: &str = "203.0.113.7";
 const GOOD_PASSWORD: &str = "tea kettle sunrise";
@@ -103,9 +102,7 @@ async fn user_with_phone(h: &Harness, sms: &CapturedSms, user: &str, raw: &str) 
 }
 
 async fn sessions(h: &Harness) -> SessionService<crate::store::InMemoryStore> {
-    SessionService::new(h.store.clone(), "iss", "aud", Arc::new(h.clock.clone()))
-        .await
-        .unwrap()
+    h.sessions().await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ impl<S: KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
         }
         let settings = &self.issuer.settings;
         let verifier = Arc::new(TokenVerifier::new(
-            keys.public.clone(),
+            keys.public.pinned(settings.algorithm),
             &settings.issuer,
             &settings.audience,
             self.clock.clone(),

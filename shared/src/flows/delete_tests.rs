@@ -11,12 +11,9 @@ use crate::store::{
     BindOutcome, Identities as _, InMemoryStore, PhoneOwnership as _, Sessions as _, User,
 };
 use crate::test_support::*;
-use std::sync::Arc;
 
 async fn sessions(h: &Harness) -> SessionService<InMemoryStore> {
-    SessionService::new(h.store.clone(), "iss", "aud", Arc::new(h.clock.clone()))
-        .await
-        .unwrap()
+    h.sessions().await
 }
 
 fn phone() -> PhoneNumber {

@@ -3,6 +3,7 @@
 //! WeChat, no secrets.
 
 use crate::clock::{SharedClock, rfc3339};
+use crate::config::TokenSettings;
 use crate::crypto::constant_time_eq;
 use crate::error::{AppError, AppResult};
 use crate::gate::AccessGate;
@@ -37,13 +38,8 @@ pub enum LogoutProof<'a> {
 }
 
 impl<S: Identities + Sessions + KeyDirectory + Clone> SessionService<S> {
-    pub async fn new(
-        store: S,
-        issuer: &str,
-        audience: &str,
-        clock: SharedClock,
-    ) -> AppResult<Self> {
-        let gate = AccessGate::load(store.clone(), issuer, audience, clock.clone()).await?;
+    pub async fn new(store: S, settings: &TokenSettings, clock: SharedClock) -> AppResult<Self> {
+        let gate = AccessGate::load(store.clone(), settings, clock.clone()).await?;
         Ok(Self { store, gate, clock })
     }
 

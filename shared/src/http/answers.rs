@@ -119,7 +119,11 @@ pub fn login_with(outcome: &LoginOutcome, phone_error: Option<serde_json::Value>
 /// the issuer as configured, and the JWKS under it when the issuer is a URL (then this
 /// document is at the issuer's own `/.well-known/openid-configuration`), else under the host
 /// the request came to (API Gateway routes by it, so it is the API's own).
-pub fn discovery(issuer: &str, host: Option<&str>) -> serde_json::Value {
+pub fn discovery(
+    issuer: &str,
+    host: Option<&str>,
+    algorithm: crate::tokens::SigningAlgorithm,
+) -> serde_json::Value {
     let base = if issuer.starts_with("https://") || issuer.starts_with("http://") {
         issuer.trim_end_matches('/').to_owned()
     } else {
@@ -128,7 +132,7 @@ pub fn discovery(issuer: &str, host: Option<&str>) -> serde_json::Value {
     serde_json::json!({
         "issuer": issuer,
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "id_token_signing_alg_values_supported": [crate::tokens::SIGNING_ALGORITHM],
+        "id_token_signing_alg_values_supported": [algorithm.jwa()],
         "token_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
@@ -155,10 +159,15 @@ pub fn profile(p: &Profile) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::SigningAlgorithm;
 
     #[test]
     fn discovery_names_the_jwks_under_a_url_issuer_or_else_the_request_host() {
-        let at_issuer = discovery("https://api.example.cn/", Some("abc.execute-api.example"));
+        let at_issuer = discovery(
+            "https://api.example.cn/",
+            Some("abc.execute-api.example"),
+            SigningAlgorithm::Rs256,
+        );
         assert_eq!(at_issuer["issuer"], "https://api.example.cn/");
         assert_eq!(
             at_issuer["jwks_uri"],
@@ -167,11 +176,16 @@ mod tests {
         let at_host = discovery(
             "wxlogin",
             Some("abc.execute-api.cn-north-1.amazonaws.com.cn"),
+            SigningAlgorithm::EdDsa,
         );
         assert_eq!(
             at_host["jwks_uri"],
             "https://abc.execute-api.cn-north-1.amazonaws.com.cn/.well-known/jwks.json"
         );
         assert_eq!(at_host["id_token_signing_alg_values_supported"][0], "EdDSA");
+        assert_eq!(
+            at_issuer["id_token_signing_alg_values_supported"][0],
+            "RS256"
+        );
     }
 }

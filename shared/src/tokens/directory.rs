@@ -3,7 +3,8 @@
 //! function read at cold start. A signer holding an older keyring never overwrites a newer
 //! set: it may write only when the published `current` is its own `current` or `previous`.
 
-use super::keys::{Keyring, PublicKey};
+use super::keys::Keyring;
+use super::public_key::PublicKey;
 use crate::store::StoreResult;
 use serde::{Deserialize, Serialize};
 use std::future::Future;

@@ -8,7 +8,7 @@ use crate::config::TokenSettings;
 use crate::crypto::random_id;
 use crate::domain::{AppId, OpenId, UnionId, UserId};
 use crate::error::AppError;
-use jsonwebtoken::{Algorithm, Header};
+use jsonwebtoken::Header;
 
 /// Who the access token is for.
 pub struct AccessSubject<'a> {
@@ -49,7 +49,7 @@ impl TokenIssuer {
             sid: who.family_id.to_owned(),
             phone_bound: who.phone_bound,
         };
-        sign(keys, ACCESS_TOKEN_TYPE, &claims)
+        self.sign(keys, ACCESS_TOKEN_TYPE, &claims)
     }
 
     pub fn bind_token(
@@ -72,14 +72,29 @@ impl TokenIssuer {
             jti: random_id(12),
             token_use: TokenUse::Bind,
         };
-        sign(keys, BIND_TOKEN_TYPE, &claims)
+        self.sign(keys, BIND_TOKEN_TYPE, &claims)
     }
-}
 
-fn sign<T: serde::Serialize>(keys: &Keyring, typ: &str, claims: &T) -> Result<String, AppError> {
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.typ = Some(typ.to_owned());
-    header.kid = Some(keys.current.kid.clone());
-    jsonwebtoken::encode(&header, claims, &keys.current.encoding)
-        .map_err(|e| AppError::internal_from("signing failed", e))
+    /// Signs with the current key, only when it has the configured algorithm (the one
+    /// verifiers pin): a key of another algorithm (a secret the key rotation has not yet
+    /// reached) signs nothing, so no token is issued that verifiers would refuse.
+    fn sign<T: serde::Serialize>(
+        &self,
+        keys: &Keyring,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, AppError> {
+        if keys.current.algorithm() != self.settings.algorithm {
+            return Err(AppError::internal(
+                "the signing key's algorithm is not SIGNING_ALGORITHM (has the key rotation run?)",
+            ));
+        }
+        let header = Header {
+            typ: Some(typ.to_owned()),
+            ..Header::default()
+        };
+        keys.current
+            .sign_jwt(header, claims)
+            .map_err(|e| AppError::internal_from("signing failed", e))
+    }
 }

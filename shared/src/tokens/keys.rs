@@ -1,51 +1,35 @@
-//! Signing keys. The secret holds seed text, not a key pair, so that CloudFormation can
-//! generate it (`GenerateSecretString`) and deploy needs no hand-made key:
-//! `{"current": "<seed>", "previous": "<seed>"?}`. Each seed becomes an Ed25519 key through
-//! SHA-256; the `kid` is derived from the public key, so signers and verifiers agree on it
-//! without coordination. Rotation moves `current` to `previous` (see README, key rotation).
+//! The keyring: the signing keys of the Secrets Manager secret
+//! `{"current": <entry>, "previous": <entry>?, "rotated_at": <unix seconds>?}`, where an entry is
+//! an Ed25519 seed (text, so that CloudFormation can generate the first one) or an RS256 key
+//! (`signing_key`). Rotation (the key-rotation function, or the hand-run script for seeds)
+//! moves `current` to `previous`; `rotated_at` lets it refuse to drop a key whose tokens may
+//! still be valid.
 
-use crate::crypto::{b64url, b64url_decode, sha256};
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
-use jsonwebtoken::{DecodingKey, EncodingKey};
-use secrecy::zeroize::Zeroizing;
-use secrecy::{ExposeSecret as _, SecretString};
-use serde::{Deserialize, Serialize};
-
-/// Why key material is unusable. Never contains the material.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("signing key secret is malformed: {0}")]
-pub struct KeyMaterialError(pub &'static str);
-
-const SEED_DOMAIN: &[u8] = b"wxlogin-ed25519-v1:";
-const MIN_SEED_LEN: usize = 32;
+use super::algorithm::SigningAlgorithm;
+use super::public_key::PublicKey;
+use super::signing_key::KeyEntry;
+pub use super::signing_key::{KeyMaterialError, SigningKey, new_key_entry};
+use jsonwebtoken::DecodingKey;
+use secrecy::ExposeSecret as _;
+use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeySecret {
-    current: SecretString,
+    current: KeyEntry,
     #[serde(default)]
-    previous: Option<SecretString>,
+    previous: Option<KeyEntry>,
+    #[serde(default)]
+    rotated_at: Option<u64>,
 }
 
-/// A public key that verifies our tokens: what the JWKS publishes and the authorizer loads.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq, Debug)]
-pub struct PublicKey {
-    pub kid: String,
-    /// The raw 32-byte Ed25519 public key, base64url without padding (JWK `x`).
-    pub x: String,
-}
-
-/// The private key that signs.
-pub struct SigningKey {
-    pub kid: String,
-    pub(crate) encoding: EncodingKey,
-    pub public: PublicKey,
-}
-
-/// Current signing key plus the public keys that verify (current and previous).
+/// Current signing key plus the public keys that verify (current and previous, when they
+/// have the same algorithm: a verifier pins one).
 pub struct Keyring {
     pub current: SigningKey,
     pub public: PublicKeySet,
+    /// When `current` became current (absent for a first key or a hand-made secret).
+    pub rotated_at: Option<u64>,
 }
 
 impl Keyring {
@@ -53,31 +37,32 @@ impl Keyring {
     pub fn from_secret_json(text: &str) -> Result<Self, KeyMaterialError> {
         let secret: KeySecret = serde_json::from_str(text)
             .map_err(|_| KeyMaterialError("not {\"current\": ...} JSON"))?;
-        let current = signing_key_from_seed(secret.current.expose_secret())?;
+        let current = SigningKey::from_entry(&secret.current)?;
         let mut keys = vec![current.public.clone()];
-        if let Some(prev) = secret
-            .previous
-            .as_ref()
-            .map(|p| p.expose_secret())
-            .filter(|p| !p.is_empty())
-        {
-            let previous = signing_key_from_seed(prev)?;
+        if let Some(previous) = secret.previous.as_ref().filter(|p| !p.is_empty_seed()) {
+            let previous = SigningKey::from_entry(previous)?;
             if previous.kid != current.kid {
                 keys.push(previous.public);
             }
         }
         Ok(Self {
+            public: PublicKeySet::new(keys, current.algorithm())?,
             current,
-            public: PublicKeySet::new(keys)?,
+            rotated_at: secret.rotated_at,
         })
     }
 
-    /// A fresh random keyring (the local server's "keys generated at start").
-    pub fn generate() -> Result<Self, KeyMaterialError> {
-        Self::from_secret_json(&Self::generate_secret_json(None))
+    /// A fresh random keyring of `algorithm` (the local server's "keys generated at start").
+    pub fn generate(algorithm: SigningAlgorithm) -> Result<Self, KeyMaterialError> {
+        Self::from_secret_json(&Self::new_secret_json(algorithm)?)
     }
 
-    /// Secret text with a new random current seed and, optionally, a previous one.
+    /// Secret text holding one new key of `algorithm`.
+    pub fn new_secret_json(algorithm: SigningAlgorithm) -> Result<String, KeyMaterialError> {
+        Ok(serde_json::json!({ "current": new_key_entry(algorithm)? }).to_string())
+    }
+
+    /// Secret text with a new random Ed25519 seed and, optionally, a previous seed.
     pub fn generate_secret_json(previous: Option<&str>) -> String {
         let seed = crate::crypto::random_id(32);
         match previous {
@@ -87,60 +72,95 @@ impl Keyring {
     }
 }
 
-fn signing_key_from_seed(seed_text: &str) -> Result<SigningKey, KeyMaterialError> {
-    if seed_text.len() < MIN_SEED_LEN {
-        return Err(KeyMaterialError("a seed is shorter than 32 characters"));
+/// The secret after one rotation: a new `current` key of `algorithm`, the old `current` as
+/// `previous` (the old `previous` is dropped) and `rotated_at` = `now`. Refused while the
+/// old `previous` may still verify a live token: when `current` became current less than
+/// `min_key_age_secs` ago (the longest a token it signed lives, plus the caches).
+pub fn rotated_secret_json(
+    text: &str,
+    algorithm: SigningAlgorithm,
+    now: u64,
+    min_key_age_secs: u64,
+) -> Result<String, RotationRefused> {
+    let ring = Keyring::from_secret_json(text).map_err(RotationRefused::Malformed)?;
+    if let Some(since) = ring.rotated_at
+        && now < since.saturating_add(min_key_age_secs)
+    {
+        return Err(RotationRefused::TooSoon {
+            retry_after_secs: since.saturating_add(min_key_age_secs) - now,
+        });
     }
-    // Every copy of the seed and of the key made from it is wiped when dropped.
-    let mut input = Zeroizing::new(Vec::with_capacity(SEED_DOMAIN.len() + seed_text.len()));
-    input.extend_from_slice(SEED_DOMAIN);
-    input.extend_from_slice(seed_text.as_bytes());
-    let seed = Zeroizing::new(sha256(&input));
-    let pair = Ed25519KeyPair::from_seed_unchecked(seed.as_slice())
-        .map_err(|_| KeyMaterialError("seed did not make an Ed25519 key"))?;
-    let public_bytes = pair.public_key().as_ref().to_vec();
-    // The private key as jsonwebtoken reads it: PKCS#8 v1 (RFC 8410), encoded by aws-lc (its
-    // document is wiped when dropped).
-    let der = pair
-        .to_pkcs8v1()
-        .map_err(|_| KeyMaterialError("the Ed25519 key could not be encoded"))?;
-    let public = PublicKey {
-        kid: kid_for(&public_bytes),
-        x: b64url(&public_bytes),
-    };
-    Ok(SigningKey {
-        kid: public.kid.clone(),
-        encoding: EncodingKey::from_ed_der(der.as_ref()),
-        public,
-    })
+    let old: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| RotationRefused::Malformed(KeyMaterialError("not JSON")))?;
+    let previous = old
+        .get("current")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let current = new_key_entry(algorithm).map_err(RotationRefused::Malformed)?;
+    Ok(
+        serde_json::json!({"current": current, "previous": previous, "rotated_at": now})
+            .to_string(),
+    )
 }
 
-/// `kid` = the first 16 characters of base64url(SHA-256(public key)).
-fn kid_for(public: &[u8]) -> String {
-    b64url(&sha256(public)).chars().take(16).collect()
+/// Why a rotation did not happen. Never contains key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RotationRefused {
+    #[error("{0}")]
+    Malformed(KeyMaterialError),
+    #[error(
+        "the current key is too young to rotate: the previous key may still verify live tokens; retry in {retry_after_secs} s"
+    )]
+    TooSoon { retry_after_secs: u64 },
 }
 
-/// Public keys by `kid`, each pinned to EdDSA.
+impl KeyEntry {
+    fn is_empty_seed(&self) -> bool {
+        matches!(self, KeyEntry::Seed(seed) if seed.expose_secret().is_empty())
+    }
+}
+
+/// Public keys by `kid`, all of one algorithm: the one the verifier pins. Keys of another
+/// algorithm are left out (a set published during a change of algorithm lists both).
 #[derive(Clone)]
 pub struct PublicKeySet {
+    algorithm: SigningAlgorithm,
     keys: Vec<(PublicKey, DecodingKey)>,
 }
 
 impl PublicKeySet {
-    pub fn new(keys: Vec<PublicKey>) -> Result<Self, KeyMaterialError> {
+    pub fn new(
+        keys: Vec<PublicKey>,
+        algorithm: SigningAlgorithm,
+    ) -> Result<Self, KeyMaterialError> {
         let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let raw =
-                b64url_decode(&key.x).ok_or(KeyMaterialError("public key is not base64url"))?;
-            if raw.len() != 32 || kid_for(&raw) != key.kid {
-                return Err(KeyMaterialError("public key does not match its kid"));
-            }
-            // The JWK `x` form: the raw 32-byte key, as aws-lc verifies Ed25519 signatures.
-            let decoding = DecodingKey::from_ed_components(&key.x)
-                .map_err(|_| KeyMaterialError("public key is not base64url"))?;
+        for key in keys.into_iter().filter(|k| k.algorithm() == algorithm) {
+            let decoding = key
+                .decoding_key()
+                .ok_or(KeyMaterialError("public key does not match its kid"))?;
             out.push((key, decoding));
         }
-        Ok(Self { keys: out })
+        Ok(Self {
+            algorithm,
+            keys: out,
+        })
+    }
+
+    /// The same keys, pinned to `algorithm` (none are left when it is another one).
+    pub fn pinned(&self, algorithm: SigningAlgorithm) -> Self {
+        Self {
+            algorithm,
+            keys: self
+                .keys
+                .iter()
+                .filter(|(k, _)| k.algorithm() == algorithm)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
     }
 
     /// The key for a `kid`, by exact match only.
@@ -158,12 +178,7 @@ impl PublicKeySet {
 
     /// The JWKS document (`GET /.well-known/jwks.json`).
     pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<_> = self
-            .public_keys()
-            .map(|k| {
-                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": k.kid, "x": k.x})
-            })
-            .collect();
+        let keys: Vec<_> = self.public_keys().map(PublicKey::jwk).collect();
         serde_json::json!({ "keys": keys })
     }
 }
@@ -171,32 +186,44 @@ impl PublicKeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::public_key::PublicMaterial;
 
     const SEED_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const SEED_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
+    fn seed_ring(secret: &str) -> Keyring {
+        Keyring::from_secret_json(secret).unwrap()
+    }
+
     #[test]
     fn the_same_seed_gives_the_same_kid_and_key() {
-        let a1 = Keyring::from_secret_json(&format!(r#"{{"current":"{SEED_A}"}}"#)).unwrap();
-        let a2 = Keyring::from_secret_json(&format!(r#"{{"current":"{SEED_A}"}}"#)).unwrap();
+        let a1 = seed_ring(&format!(r#"{{"current":"{SEED_A}"}}"#));
+        let a2 = seed_ring(&format!(r#"{{"current":"{SEED_A}"}}"#));
         assert_eq!(a1.current.kid, a2.current.kid);
         assert_eq!(a1.current.public, a2.current.public);
         assert_eq!(a1.current.kid.len(), 16);
+        assert_eq!(a1.current.algorithm(), SigningAlgorithm::EdDsa);
     }
 
-    /// Pinned from the keys as they were made before the key encoding came from aws-lc-rs:
-    /// a deployed seed keeps its kid, its published key and the tokens it signs.
+    /// Pinned from the keys as they were made before RS256 existed: a deployed seed keeps its
+    /// kid, its published key and the tokens it signs.
     #[test]
     fn a_known_seed_keeps_its_kid_public_key_and_signatures() {
-        let ring = Keyring::from_secret_json(&format!(r#"{{"current":"{SEED_A}"}}"#)).unwrap();
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-        header.kid = Some(ring.current.kid.clone());
+        let ring = seed_ring(&format!(r#"{{"current":"{SEED_A}"}}"#));
         let claims = serde_json::json!({"sub": "u_pinned", "exp": 4102444800u64});
-        let token = jsonwebtoken::encode(&header, &claims, &ring.current.encoding).unwrap();
+        let token = ring
+            .current
+            .sign_jwt(
+                jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
+                &claims,
+            )
+            .unwrap();
         assert_eq!(ring.current.kid, "nFJsM7WbB6I9LJOq");
         assert_eq!(
-            ring.current.public.x,
-            "GSLVsmJ445m3X4DaKeKkPo_r1I87HyWP79aJ0LX8AIk"
+            ring.current.public.material,
+            PublicMaterial::Ed25519 {
+                x: "GSLVsmJ445m3X4DaKeKkPo_r1I87HyWP79aJ0LX8AIk".into()
+            }
         );
         assert_eq!(
             token,
@@ -212,52 +239,130 @@ mod tests {
     }
 
     #[test]
-    fn the_private_key_is_the_rfc_8410_pkcs8_v1_document_of_the_seed() {
-        // What the key encoding was before aws-lc made it: a fixed prefix, then the seed.
-        const PREFIX: [u8; 16] = [
-            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-            0x04, 0x20,
-        ];
-        let seed = [7u8; 32];
-        let pair = Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
-        let der = pair.to_pkcs8v1().unwrap();
-        assert_eq!(der.as_ref(), [&PREFIX[..], &seed[..]].concat());
+    fn an_rs256_key_signs_tokens_that_its_published_n_and_e_verify() {
+        let ring = Keyring::generate(SigningAlgorithm::Rs256).unwrap();
+        assert_eq!(ring.current.algorithm(), SigningAlgorithm::Rs256);
+        let PublicMaterial::Rsa { n, e } = &ring.current.public.material else {
+            panic!("not an RSA key")
+        };
+        assert_eq!(
+            crate::crypto::b64url_decode(n).unwrap().len(),
+            256,
+            "2048 bits"
+        );
+        assert_eq!(e, "AQAB");
+        let claims = serde_json::json!({"sub": "u_rsa", "exp": 4102444800u64});
+        let token = ring
+            .current
+            .sign_jwt(jsonwebtoken::Header::default(), &claims)
+            .unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+        assert_eq!(header.kid.as_deref(), Some(ring.current.kid.as_str()));
+        // Verified by aws-lc from the JWK members alone, as any JWKS client does.
+        let key = jsonwebtoken::DecodingKey::from_rsa_components(n, e).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        let decoded = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).unwrap();
+        assert_eq!(decoded.claims, claims);
+    }
+
+    #[test]
+    fn an_rs256_entry_reads_back_to_the_same_kid_every_time() {
+        let entry = new_key_entry(SigningAlgorithm::Rs256).unwrap();
+        let secret = serde_json::json!({ "current": entry }).to_string();
+        let (one, two) = (seed_ring(&secret), seed_ring(&secret));
+        assert_eq!(one.current.kid, two.current.kid);
+        assert_eq!(one.current.public, two.current.public);
+        assert_eq!(one.public.jwks()["keys"][0]["kty"], "RSA");
+        assert_eq!(one.public.jwks()["keys"][0]["alg"], "RS256");
     }
 
     #[test]
     fn previous_key_verifies_but_does_not_sign() {
-        let ring = Keyring::from_secret_json(&format!(
+        let ring = seed_ring(&format!(
             r#"{{"current":"{SEED_B}","previous":"{SEED_A}"}}"#
-        ))
-        .unwrap();
-        let old = Keyring::from_secret_json(&format!(r#"{{"current":"{SEED_A}"}}"#)).unwrap();
+        ));
+        let old = seed_ring(&format!(r#"{{"current":"{SEED_A}"}}"#));
         assert_eq!(ring.public.public_keys().count(), 2);
         assert!(ring.public.find(&old.current.kid).is_some());
         assert_ne!(ring.current.kid, old.current.kid);
     }
 
     #[test]
+    fn after_a_change_of_algorithm_only_the_current_algorithms_keys_are_verifiers() {
+        let rsa = new_key_entry(SigningAlgorithm::Rs256).unwrap();
+        let ring = seed_ring(&serde_json::json!({"current": rsa, "previous": SEED_A}).to_string());
+        let old = seed_ring(&format!(r#"{{"current":"{SEED_A}"}}"#));
+        assert_eq!(ring.public.algorithm(), SigningAlgorithm::Rs256);
+        assert_eq!(ring.public.public_keys().count(), 1);
+        assert!(ring.public.find(&old.current.kid).is_none());
+        assert!(ring.public.pinned(SigningAlgorithm::EdDsa).is_empty());
+    }
+
+    #[test]
     fn malformed_secrets_are_refused() {
-        assert!(Keyring::from_secret_json("").is_err());
-        assert!(Keyring::from_secret_json("{}").is_err());
-        assert!(Keyring::from_secret_json(r#"{"current":"short"}"#).is_err());
-        assert!(Keyring::from_secret_json(&format!(r#"{{"current":"{SEED_A}","x":1}}"#)).is_err());
+        for bad in [
+            String::new(),
+            "{}".into(),
+            r#"{"current":"short"}"#.into(),
+            format!(r#"{{"current":"{SEED_A}","x":1}}"#),
+            r#"{"current":{"alg":"RS256","pkcs8":"AAAA"}}"#.into(),
+            r#"{"current":{"alg":"RS256","pkcs8":"%%%"}}"#.into(),
+            format!(r#"{{"current":{{"alg":"HS256","pkcs8":"{SEED_A}"}}}}"#),
+            format!(r#"{{"current":{{"alg":"RS256","pkcs8":"{SEED_A}","extra":1}}}}"#),
+        ] {
+            assert!(Keyring::from_secret_json(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn a_public_key_must_match_its_kid() {
-        let ring = Keyring::generate().unwrap();
-        let mut key = ring.current.public.clone();
-        assert!(PublicKeySet::new(vec![key.clone()]).is_ok());
-        key.kid = "AAAAAAAAAAAAAAAA".into();
-        assert!(PublicKeySet::new(vec![key]).is_err());
+        for algorithm in [SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
+            let ring = Keyring::generate(algorithm).unwrap();
+            let mut key = ring.current.public.clone();
+            assert!(PublicKeySet::new(vec![key.clone()], algorithm).is_ok());
+            key.kid = "AAAAAAAAAAAAAAAA".into();
+            assert!(
+                PublicKeySet::new(vec![key], algorithm).is_err(),
+                "{algorithm:?}"
+            );
+        }
     }
 
     #[test]
-    fn jwks_lists_okp_keys() {
-        let ring = Keyring::generate().unwrap();
-        let jwks = ring.public.jwks();
-        assert_eq!(jwks["keys"][0]["kty"], "OKP");
-        assert_eq!(jwks["keys"][0]["kid"], ring.current.kid.as_str());
+    fn published_keys_written_before_rs256_read_back_as_ed25519() {
+        let stored =
+            r#"[{"kid":"nFJsM7WbB6I9LJOq","x":"GSLVsmJ445m3X4DaKeKkPo_r1I87HyWP79aJ0LX8AIk"}]"#;
+        let keys: Vec<PublicKey> = serde_json::from_str(stored).unwrap();
+        let set = PublicKeySet::new(keys, SigningAlgorithm::EdDsa).unwrap();
+        assert!(set.find("nFJsM7WbB6I9LJOq").is_some());
+        assert_eq!(set.jwks()["keys"][0]["kty"], "OKP");
+    }
+
+    #[test]
+    fn a_rotation_moves_current_to_previous_and_refuses_while_previous_may_verify() {
+        let first = format!(r#"{{"current":"{SEED_A}"}}"#);
+        let once = rotated_secret_json(&first, SigningAlgorithm::Rs256, 1_000, 3_600).unwrap();
+        let ring = seed_ring(&once);
+        assert_eq!(ring.current.algorithm(), SigningAlgorithm::Rs256);
+        assert_eq!(ring.rotated_at, Some(1_000));
+        let value: serde_json::Value = serde_json::from_str(&once).unwrap();
+        assert_eq!(value["previous"], SEED_A);
+
+        assert_eq!(
+            rotated_secret_json(&once, SigningAlgorithm::Rs256, 4_599, 3_600),
+            Err(RotationRefused::TooSoon {
+                retry_after_secs: 1
+            })
+        );
+        let twice = rotated_secret_json(&once, SigningAlgorithm::Rs256, 4_600, 3_600).unwrap();
+        let ring2 = seed_ring(&twice);
+        assert!(
+            ring2.public.find(&ring.current.kid).is_some(),
+            "the last key still verifies"
+        );
+        assert_ne!(ring2.current.kid, ring.current.kid);
+        assert_eq!(ring2.public.public_keys().count(), 2, "the seed is dropped");
     }
 }

@@ -1,4 +1,4 @@
-//! Verifies our JWTs: EdDSA only, key chosen by exact `kid` from keys we loaded ourselves
+//! Verifies our JWTs: one algorithm only (the key set's, pinned by configuration), key chosen by exact `kid` from keys we loaded ourselves
 //! (never from `jku`/`x5u`/`jwk` headers, which make a token refused outright), `exp`, `sub`,
 //! `aud`, `iss` required, expiry checked against our clock, the token type checked twice (the
 //! JOSE `typ` header and the `token_use` claim; bind tokens also have their own audience). Never
@@ -40,8 +40,8 @@ pub struct TokenVerifier {
 }
 
 /// What one kind of token must show: its JOSE `typ` and its audience.
-fn validation(issuer: &str, audience: &str) -> Validation {
-    let mut validation = Validation::new(Algorithm::EdDSA);
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
@@ -53,10 +53,11 @@ fn validation(issuer: &str, audience: &str) -> Validation {
 
 impl TokenVerifier {
     pub fn new(keys: PublicKeySet, issuer: &str, audience: &str, clock: SharedClock) -> Self {
+        let algorithm = keys.algorithm().jose();
         Self {
             keys,
-            access: validation(issuer, audience),
-            bind: validation(issuer, &bind_audience(audience)),
+            access: validation(algorithm, issuer, audience),
+            bind: validation(algorithm, issuer, &bind_audience(audience)),
             clock,
         }
     }
@@ -100,7 +101,7 @@ impl TokenVerifier {
             return Err(VerifyError::TooLong);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::BadHeader)?;
-        if header.alg != Algorithm::EdDSA
+        if header.alg != self.keys.algorithm().jose()
             || header.jku.is_some()
             || header.jwk.is_some()
             || header.x5u.is_some()

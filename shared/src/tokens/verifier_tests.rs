@@ -1,9 +1,11 @@
 //! The "Tokens" rows of bad-inputs.md against `TokenVerifier`: every bad token is refused, and
 //! each test first shows that the untampered token from the same setup is accepted.
 
+use super::algorithm::SigningAlgorithm;
 use super::claims::TokenUse;
 use super::issuer::{AccessSubject, TokenIssuer};
-use super::keys::Keyring;
+use super::keys::{Keyring, PublicKeySet};
+use super::public_key::PublicMaterial;
 use super::refresh;
 use super::verifier::{MAX_TOKEN_LEN, TokenVerifier, VerifyError};
 use crate::clock::ManualClock;
@@ -30,8 +32,13 @@ struct Setup {
     claims: Value,
 }
 
+/// The production default, RS256; the tests that depend on the algorithm also run `EdDsa`.
 fn setup() -> Setup {
-    let ring = Keyring::generate().unwrap();
+    setup_with(SigningAlgorithm::Rs256)
+}
+
+fn setup_with(algorithm: SigningAlgorithm) -> Setup {
+    let ring = Keyring::generate(algorithm).unwrap();
     let clock = ManualClock::at(NOW);
     let verifier = TokenVerifier::new(ring.public.clone(), ISS, AUD, Arc::new(clock.clone()));
     let issuer = TokenIssuer::new(TokenSettings {
@@ -41,6 +48,7 @@ fn setup() -> Setup {
         refresh_ttl_secs: 30 * 86400,
         refresh_max_lifetime_secs: 90 * 86400,
         bind_ttl_secs: 600,
+        algorithm,
     });
     let user_id = UserId::new_random();
     let appid = AppId::parse("wx0123456789abcdef").unwrap();
@@ -65,9 +73,9 @@ fn setup() -> Setup {
 }
 
 impl Setup {
-    /// The header our issuer writes: EdDSA, `typ` at+jwt, our kid.
+    /// The header our issuer writes: our algorithm, `typ` at+jwt, our kid.
     fn header(&self) -> Header {
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(self.ring.current.algorithm().jose());
         header.typ = Some(super::claims::ACCESS_TOKEN_TYPE.into());
         header.kid = Some(self.ring.current.kid.clone());
         header
@@ -75,7 +83,10 @@ impl Setup {
 
     /// Signs any header and claims with our real private key.
     fn sign(&self, header: &Header, claims: &Value) -> String {
-        jsonwebtoken::encode(header, claims, &self.ring.current.encoding).unwrap()
+        self.ring
+            .current
+            .sign_with_header_as_given(header, claims)
+            .unwrap()
     }
 
     /// The claims of the good token with one field set (or removed when `value` is None).
@@ -145,30 +156,94 @@ fn alg_none_carrying_the_original_signature_is_refused() {
 
 #[test]
 fn hs256_signed_with_our_public_key_as_the_hmac_secret_is_refused() {
-    let s = setup();
-    s.assert_controls_pass();
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(s.ring.current.kid.clone());
-    let x = &s.ring.current.public.x;
-    let raw = b64url_decode(x).unwrap();
-    // The raw 32 key bytes (what the DecodingKey holds) and the JWKS `x` text: both guesses.
-    for secret in [raw.as_slice(), x.as_bytes()] {
-        let forged =
-            jsonwebtoken::encode(&header, &s.claims, &EncodingKey::from_secret(secret)).unwrap();
-        assert_eq!(s.refused(&forged), VerifyError::BadHeader);
+    for algorithm in [SigningAlgorithm::Rs256, SigningAlgorithm::EdDsa] {
+        let s = setup_with(algorithm);
+        s.assert_controls_pass();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(s.ring.current.kid.clone());
+        let member = match &s.ring.current.public.material {
+            PublicMaterial::Ed25519 { x } => x.clone(),
+            PublicMaterial::Rsa { n, .. } => n.clone(),
+        };
+        let raw = b64url_decode(&member).unwrap();
+        let jwk = s.ring.current.public.jwk().to_string();
+        // The raw key bytes, the JWKS member's text and the whole JWK: every guess.
+        for secret in [raw.as_slice(), member.as_bytes(), jwk.as_bytes()] {
+            let forged =
+                jsonwebtoken::encode(&header, &s.claims, &EncodingKey::from_secret(secret))
+                    .unwrap();
+            assert_eq!(s.refused(&forged), VerifyError::BadHeader, "{algorithm:?}");
+        }
     }
 }
 
 #[test]
-fn a_valid_eddsa_signature_under_a_header_whose_alg_was_changed_is_refused() {
-    let s = setup();
-    s.assert_controls_pass();
-    let (_, payload, signature) = parts(&s.token);
-    for alg in ["HS256", "RS256", "ES256", "PS256", "eddsa", "Ed25519", ""] {
-        let header = b64_json(&json!({"alg": alg, "typ": "JWT", "kid": s.ring.current.kid}));
-        let forged = format!("{header}.{payload}.{signature}");
-        assert_eq!(s.refused(&forged), VerifyError::BadHeader, "alg {alg:?}");
+fn a_valid_signature_under_a_header_whose_alg_was_changed_is_refused() {
+    for algorithm in [SigningAlgorithm::Rs256, SigningAlgorithm::EdDsa] {
+        let s = setup_with(algorithm);
+        s.assert_controls_pass();
+        let (_, payload, signature) = parts(&s.token);
+        let others = [
+            "HS256", "RS256", "RS384", "RS512", "ES256", "PS256", "EdDSA", "eddsa", "rs256",
+            "Ed25519", "",
+        ];
+        for alg in others.into_iter().filter(|a| *a != algorithm.jwa()) {
+            let header = b64_json(&json!({"alg": alg, "typ": "JWT", "kid": s.ring.current.kid}));
+            let forged = format!("{header}.{payload}.{signature}");
+            assert_eq!(
+                s.refused(&forged),
+                VerifyError::BadHeader,
+                "{algorithm:?}: alg {alg:?}"
+            );
+        }
     }
+}
+
+#[test]
+fn a_verifier_pinned_to_one_algorithm_refuses_good_tokens_of_the_other() {
+    let rsa = setup_with(SigningAlgorithm::Rs256);
+    let ed = setup_with(SigningAlgorithm::EdDsa);
+    rsa.assert_controls_pass();
+    ed.assert_controls_pass();
+    // A verifier holding both keys, pinned to RS256: the EdDSA token is refused by its header.
+    let both = PublicKeySet::new(
+        vec![
+            rsa.ring.current.public.clone(),
+            ed.ring.current.public.clone(),
+        ],
+        SigningAlgorithm::Rs256,
+    )
+    .unwrap();
+    let pinned = TokenVerifier::new(both, ISS, AUD, Arc::new(rsa.clock.clone()));
+    assert!(pinned.verify_access(&rsa.token).is_ok());
+    assert_eq!(
+        pinned.verify_access(&ed.token).unwrap_err(),
+        VerifyError::BadHeader
+    );
+}
+
+#[test]
+fn an_issuer_configured_for_rs256_signs_nothing_with_an_ed25519_key() {
+    let ed = setup_with(SigningAlgorithm::EdDsa);
+    let mut settings = ed.issuer.settings.clone();
+    settings.algorithm = SigningAlgorithm::Rs256;
+    let (user_id, appid, openid) = (
+        UserId::new_random(),
+        AppId::parse("wx0123456789abcdef").unwrap(),
+        OpenId::parse("oAbCdEf-user-1").unwrap(),
+    );
+    let who = AccessSubject {
+        user_id: &user_id,
+        appid: &appid,
+        openid: &openid,
+        family_id: "f_family0001",
+        phone_bound: false,
+    };
+    assert!(
+        TokenIssuer::new(settings)
+            .access_token(&ed.ring, &who, NOW)
+            .is_err()
+    );
 }
 
 // ---- kid ----
@@ -488,8 +563,11 @@ fn a_token_with_a_tampered_payload_is_refused() {
 fn a_token_signed_by_another_key_that_claims_our_kid_is_refused() {
     let s = setup();
     s.assert_controls_pass();
-    let attacker = Keyring::generate().unwrap();
-    let forged = jsonwebtoken::encode(&s.header(), &s.claims, &attacker.current.encoding).unwrap();
+    let attacker = Keyring::generate(s.ring.current.algorithm()).unwrap();
+    let forged = attacker
+        .current
+        .sign_with_header_as_given(&s.header(), &s.claims)
+        .unwrap();
     assert_eq!(s.refused(&forged), VerifyError::Invalid);
 }
 
@@ -610,7 +688,7 @@ fn a_generic_jwt_library_checking_aud_refuses_a_bind_token() {
     let header = jsonwebtoken::decode_header(&bind).unwrap();
     assert_eq!(header.typ.as_deref(), Some("wxlogin-bind+jwt"));
     let key = s.ring.public.find(&s.ring.current.kid).unwrap();
-    let mut generic = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+    let mut generic = jsonwebtoken::Validation::new(s.ring.current.algorithm().jose());
     generic.set_issuer(&[ISS]);
     generic.set_audience(&[AUD]);
     generic.validate_exp = false;

@@ -152,7 +152,11 @@ pub async fn handle<S: Store + Clone>(
         }
         ("GET", "/.well-known/openid-configuration") => {
             respond(request, "GET /.well-known/openid-configuration", async {
-                let document = answers::discovery(service.gate.issuer(), request.header("host"));
+                let document = answers::discovery(
+                    service.gate.issuer(),
+                    request.header("host"),
+                    service.gate.algorithm(),
+                );
                 let mut response = HttpResponse::json(200, &document);
                 response.headers.retain(|(k, _)| k != "cache-control");
                 response
