@@ -6,8 +6,10 @@
   so the sample login code of events/login.json works again;
 - the WeChat secret, `{"apps": {"<appid>": "<app secret>"}}` (shared/src/secrets/wechat_apps.rs),
   with the app the fake WeChat runner knows;
-- the signing key secret, `{"current": "<seed>"}` (shared/src/tokens/keys.rs: a seed of at
-  least 32 characters; 64 letters and digits, as the template's GenerateSecretString makes).
+- the signing key secret as the first rotation leaves it (shared/src/tokens/keys.rs):
+  `{"current": {"alg": "RS256", "pkcs8": "<base64url of a new RSA-2048 PKCS#8 key>"},
+  "previous": "<the 64-character seed GenerateSecretString makes>"}`; with
+  `--signing-algorithm EdDSA`, `{"current": "<seed>"}`.
 
 The names (table, secret ids) come from events/env.json, the file `sam local invoke
 --env-vars` reads, so the seed and the functions cannot disagree.
@@ -18,6 +20,7 @@ Needs boto3 (moto[server] brings it) and the SAM CLI's YAML loader (aws-sam-cli)
 """
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -49,6 +52,19 @@ def put_secret(sm, name, value):
         return "updated"
 
 
+def new_rs256_entry():
+    """A new RSA-2048 key as the key rotation writes it (cryptography, in .venv with moto)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    der = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return {"alg": "RS256", "pkcs8": base64.urlsafe_b64encode(der).rstrip(b"=").decode()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", default="http://127.0.0.1:5000")
@@ -57,6 +73,7 @@ def main():
     parser.add_argument("--app-secret", default="local-app-secret")
     parser.add_argument("--env-vars", default=os.path.join(ROOT, "events", "env.json"))
     parser.add_argument("--template", default=os.path.join(ROOT, "template.yaml"))
+    parser.add_argument("--signing-algorithm", choices=["RS256", "EdDSA"], default="RS256")
     args = parser.parse_args()
 
     env = json.load(open(args.env_vars, encoding="utf-8"))["Parameters"]
@@ -92,8 +109,11 @@ def main():
     print(f"secret {wechat_id}: {put_secret(sm, wechat_id, apps)} (app {args.appid})")
     alphabet = string.ascii_letters + string.digits
     seed = "".join(secrets.choice(alphabet) for _ in range(64))
-    keys = json.dumps({"current": seed})
-    print(f"secret {signing_id}: {put_secret(sm, signing_id, keys)} (a new current seed)")
+    if args.signing_algorithm == "EdDSA":
+        keys = json.dumps({"current": seed})
+    else:
+        keys = json.dumps({"current": new_rs256_entry(), "previous": seed})
+    print(f"secret {signing_id}: {put_secret(sm, signing_id, keys)} (a new {args.signing_algorithm} key)")
     return 0
 
 

@@ -4,8 +4,10 @@ Every secret value travels through standard input and the AWS API only: never on
 line (visible in `ps` and shell history), never printed.
 
   set-app-secret APPID --secret-id ID       add or replace one app; the app secret on stdin
-  rotate-signing-key --secret-id ID         current seed -> previous, a new current seed
-                                            (from stdin when piped, else generated)
+  rotate-signing-key --secret-id ID         EdDSA deployments: current seed -> previous, a new
+                                            current seed (from stdin when piped, else generated).
+                                            RS256 keys are rotated by the stack's rotation function:
+                                            aws secretsmanager rotate-secret --secret-id ID
 """
 import argparse
 import getpass
@@ -61,6 +63,11 @@ def set_app_secret(sm, appid, secret_id):
 def rotate_signing_key(sm, secret_id):
     value = current_json(sm, secret_id)
     old = value.get("current") if isinstance(value, dict) else None
+    if isinstance(old, dict):
+        sys.exit(
+            f"{secret_id} holds an {old.get('alg', 'RSA')} key, which the stack's rotation function "
+            f"makes: run `aws secretsmanager rotate-secret --secret-id {secret_id}` instead"
+        )
     if not isinstance(old, str) or not old:
         sys.exit(f'{secret_id} has no "current" seed; refusing to rotate')
     new = "" if sys.stdin.isatty() else sys.stdin.readline().strip()

@@ -12,6 +12,7 @@ pub mod delete_account;
 pub mod export;
 pub mod import;
 pub mod import_plan;
+pub mod key_rotation;
 pub mod live_session;
 pub mod login;
 pub mod login_with_phone;

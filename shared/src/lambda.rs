@@ -120,3 +120,24 @@ where
     ))
     .await
 }
+
+/// Runs a handler of plain JSON events whose failure must be an invocation error (the key
+/// rotation: Secrets Manager reads a failed step from it). The error's text is logged and
+/// returned; it names what failed, never a secret.
+pub async fn run_fallible_json<F, Fut, E>(handler: F) -> Result<(), Error>
+where
+    F: Fn(serde_json::Value) -> Fut,
+    Fut: Future<Output = Result<serde_json::Value, E>>,
+    E: std::fmt::Display,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            handler(event.payload).await.map_err(|e| {
+                tracing::error!(error = %e, "invocation failed");
+                Error::from(e.to_string())
+            })
+        },
+    ))
+    .await
+}

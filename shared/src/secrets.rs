@@ -6,6 +6,9 @@
 #[cfg(feature = "secrets-manager")]
 pub mod aws;
 pub mod cached;
+pub mod rotation;
+#[cfg(feature = "secrets-manager")]
+pub mod rotation_aws;
 pub mod wechat_apps;
 
 pub use cached::CachedSecret;

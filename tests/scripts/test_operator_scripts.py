@@ -192,6 +192,18 @@ class OperatorScripts(unittest.TestCase):
         self.assertNotEqual(short.returncode, 0)
         self.assertEqual(json.loads(self.sm.get_secret_value(SecretId=arn)["SecretString"]), last)
 
+    def test_an_rs256_key_is_left_to_the_rotation_function(self):
+        arn = self.deploy("wxlogin-rs256", "wxone")["SigningKeySecretArn"]
+        seed = json.loads(self.sm.get_secret_value(SecretId=arn)["SecretString"])["current"]
+        # What the first run of the rotation function leaves.
+        rotated = json.dumps({"current": {"alg": "RS256", "pkcs8": "MIIE"}, "previous": seed,
+                              "rotated_at": 1})
+        self.sm.put_secret_value(SecretId=arn, SecretString=rotated)
+        out = self.run_script("rotate-signing-key.sh", "--secret-id", arn, stdin="s" * 40 + "\n")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("aws secretsmanager rotate-secret", out.stderr)
+        self.assertEqual(self.sm.get_secret_value(SecretId=arn)["SecretString"], rotated)
+
     def test_the_previous_template_would_have_wiped_the_added_app(self):
         """The check above can fail: the secret as the template wrote it before this change
         named WeChatAppId, so a redeploy with another AppID rewrote it and lost the apps."""

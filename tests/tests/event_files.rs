@@ -110,3 +110,17 @@ async fn the_account_and_profile_event_files_reach_their_handlers() {
         assert_eq!((r.status, r.error_code()), (401, "UNAUTHORIZED"), "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_key_rotation_event_file_runs_its_step() {
+    let stack = Stack::new().await;
+    let rotation = stack.start("key-rotation", &[]).await;
+    let mut create = event("key-rotation.json");
+    assert_eq!(create["Step"], "createSecret");
+    // The file names the secret of events/env.json; here the stack's own.
+    create["SecretId"] = Value::String(stack.signing_secret_id.clone());
+    match rotation.invoke(create).await {
+        wxlogin_tests::emulator::Outcome::Response(v) => assert_eq!(v["done"], true, "{v}"),
+        other => panic!("{other:?}\n{}", rotation.logs()),
+    }
+}

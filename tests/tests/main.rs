@@ -17,6 +17,7 @@ mod dynamo_store;
 mod event_files;
 mod hostile_tokens_everywhere;
 mod import;
+mod key_rotation;
 mod log_hygiene;
 mod login_with_phone;
 mod session;

@@ -6,7 +6,7 @@ use crate::domain::SignupMode;
 use crate::error::AppResult;
 use crate::secrets::{CachedSecret, SecretSource, WeChatApps};
 use crate::tokens::KeyDirectory;
-use crate::tokens::{Keyring, PublishedKeys, TokenIssuer, TokenVerifier};
+use crate::tokens::{Keyring, PublishedKeys, SigningAlgorithm, TokenIssuer, TokenVerifier};
 use std::sync::Arc;
 
 pub struct Backend<S, W, X> {
@@ -37,6 +37,21 @@ pub fn parse_keyring(text: &str) -> Result<Keyring, String> {
     Keyring::from_secret_json(text).map_err(|e| e.to_string())
 }
 
+/// The keyring parser of a deployment: a secret whose current key is of another algorithm
+/// than `SIGNING_ALGORITHM` is malformed, so it is never cached and a cold start with it
+/// fails (the next invocation starts again, and reads the secret the rotation has fixed).
+pub fn keyring_parser(algorithm: SigningAlgorithm) -> fn(&str) -> Result<Keyring, String> {
+    fn of(text: &str, algorithm: SigningAlgorithm) -> Result<Keyring, String> {
+        let ring = Keyring::from_secret_json(text).map_err(|e| e.to_string())?;
+        ring.require(algorithm).map_err(|e| e.to_string())?;
+        Ok(ring)
+    }
+    match algorithm {
+        SigningAlgorithm::Rs256 => |text| of(text, SigningAlgorithm::Rs256),
+        SigningAlgorithm::EdDsa => |text| of(text, SigningAlgorithm::EdDsa),
+    }
+}
+
 impl<S: KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
     /// Builds the secret caches over one source; call `load_secrets` before serving.
     #[allow(clippy::too_many_arguments)]
@@ -54,7 +69,12 @@ impl<S: KeyDirectory, W, X: SecretSource> Backend<S, W, X> {
             store,
             wechat,
             apps: CachedSecret::new(secrets.clone(), wechat_secret_id, parse_apps, clock.clone()),
-            keys: CachedSecret::new(secrets, signing_key_secret_id, parse_keyring, clock.clone()),
+            keys: CachedSecret::new(
+                secrets,
+                signing_key_secret_id,
+                keyring_parser(issuer.settings.algorithm),
+                clock.clone(),
+            ),
             issuer,
             signup_mode,
             limits: Limits::default(),

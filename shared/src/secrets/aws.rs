@@ -21,7 +21,14 @@ impl SecretsManagerSource {
 
 impl SecretSource for SecretsManagerSource {
     async fn get_secret_string(&self, id: &str) -> Result<String, SecretError> {
-        match self.client.get_secret_value().secret_id(id).send().await {
+        // AWSCURRENT is the default; named, because moto's default does not follow a stage
+        // moved by UpdateSecretVersionStage (a rotation's finishSecret).
+        let request = self
+            .client
+            .get_secret_value()
+            .secret_id(id)
+            .version_stage(super::rotation::CURRENT);
+        match request.send().await {
             Ok(out) => out
                 .secret_string
                 .ok_or_else(|| SecretError::Missing(id.to_owned())),

@@ -18,15 +18,10 @@ pub struct PublishedKeys {
 
 impl PublishedKeys {
     pub fn of(ring: &Keyring) -> Self {
-        let keys: Vec<PublicKey> = ring.public.public_keys().cloned().collect();
-        let previous_kid = keys
-            .iter()
-            .map(|k| k.kid.clone())
-            .find(|k| *k != ring.current.kid);
         Self {
             current_kid: ring.current.kid.clone(),
-            previous_kid,
-            keys,
+            previous_kid: ring.previous_kid.clone(),
+            keys: ring.public.public_keys().cloned().collect(),
         }
     }
 }
@@ -78,5 +73,24 @@ mod tests {
             "a stale signer does not roll it back"
         );
         assert_eq!(p2.keys.len(), 2);
+    }
+
+    #[test]
+    fn the_first_rs256_keyring_replaces_the_set_its_seed_published() {
+        let seed = format!(r#"{{"current":"{}"}}"#, "s".repeat(64));
+        let rotated =
+            crate::tokens::rotated_secret_json(&seed, crate::tokens::SigningAlgorithm::Rs256, 1, 0)
+                .unwrap();
+        let (before, after) = (
+            PublishedKeys::of(&Keyring::from_secret_json(&seed).unwrap()),
+            PublishedKeys::of(&Keyring::from_secret_json(&rotated).unwrap()),
+        );
+        assert_eq!(after.previous_kid.as_ref(), Some(&before.current_kid));
+        assert_eq!(
+            after.keys.len(),
+            1,
+            "the Ed25519 key is not published beside RS256"
+        );
+        assert!(may_replace(Some(&before), &after));
     }
 }

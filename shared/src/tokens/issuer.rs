@@ -84,11 +84,8 @@ impl TokenIssuer {
         typ: &str,
         claims: &T,
     ) -> Result<String, AppError> {
-        if keys.current.algorithm() != self.settings.algorithm {
-            return Err(AppError::internal(
-                "the signing key's algorithm is not SIGNING_ALGORITHM (has the key rotation run?)",
-            ));
-        }
+        keys.require(self.settings.algorithm)
+            .map_err(|e| AppError::internal_from("signing refused", e))?;
         let header = Header {
             typ: Some(typ.to_owned()),
             ..Header::default()

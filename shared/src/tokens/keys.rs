@@ -28,6 +28,9 @@ struct KeySecret {
 pub struct Keyring {
     pub current: SigningKey,
     pub public: PublicKeySet,
+    /// The `kid` of the secret's `previous` key, whatever its algorithm: a published set
+    /// naming it as current may be replaced by this keyring's (`directory::may_replace`).
+    pub previous_kid: Option<String>,
     /// When `current` became current (absent for a first key or a hand-made secret).
     pub rotated_at: Option<u64>,
 }
@@ -39,17 +42,32 @@ impl Keyring {
             .map_err(|_| KeyMaterialError("not {\"current\": ...} JSON"))?;
         let current = SigningKey::from_entry(&secret.current)?;
         let mut keys = vec![current.public.clone()];
+        let mut previous_kid = None;
         if let Some(previous) = secret.previous.as_ref().filter(|p| !p.is_empty_seed()) {
             let previous = SigningKey::from_entry(previous)?;
             if previous.kid != current.kid {
+                previous_kid = Some(previous.kid.clone());
                 keys.push(previous.public);
             }
         }
         Ok(Self {
             public: PublicKeySet::new(keys, current.algorithm())?,
             current,
+            previous_kid,
             rotated_at: secret.rotated_at,
         })
+    }
+
+    /// The rule that a deployment signs only with a key of its `SIGNING_ALGORITHM` (the one
+    /// its verifiers pin): a secret the key rotation has not reached yet signs nothing.
+    pub fn require(&self, algorithm: SigningAlgorithm) -> Result<(), KeyMaterialError> {
+        if self.current.algorithm() == algorithm {
+            Ok(())
+        } else {
+            Err(KeyMaterialError(
+                "the current key is not of SIGNING_ALGORITHM (has the key rotation run?)",
+            ))
+        }
     }
 
     /// A fresh random keyring of `algorithm` (the local server's "keys generated at start").
