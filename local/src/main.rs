@@ -107,7 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind((host, port)).await?;
     let server = serve(
         listener,
-        Arc::new(move |request| {
+        Arc::new(move |mut request: HttpRequest| {
             let (backend, sessions, sender) = (backend.clone(), sessions.clone(), sender.clone());
             // One deadline per request, as a Lambda invocation has.
             let deadline = tokio::time::Instant::now() + wxlogin::deadline::LOCAL_BUDGET;
@@ -120,13 +120,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     // Locally the SMS is printed to this terminal, never sent.
                     account::handle(&*backend, &*sender, &request).await
                 } else if session::serves(&request) {
-                    // API Gateway runs the authorizer before /auth/me; so does the local server.
-                    if request.path == "/auth/me" && !authorized(&sessions, &request).await {
-                        return forbidden();
+                    // API Gateway runs an authorizer before /auth/me and the demo routes; so
+                    // does the local server, and passes its context on as API Gateway does.
+                    if let Err(refused) = gateway_authorizer(&sessions, &mut request).await {
+                        return refused;
                     }
                     session::handle(&*sessions, &request).await
-                } else if request.path == "/demo/protected" {
-                    demo_protected(&sessions, &request).await
                 } else {
                     not_found(&request)
                 }
@@ -162,24 +161,49 @@ async fn authorize(sessions: &Sessions, request: &HttpRequest) -> serde_json::Va
     authorizer::authorize(&sessions.gate, &apps, &event).await
 }
 
-async fn authorized(sessions: &Sessions, request: &HttpRequest) -> bool {
-    authorize(sessions, request).await.get("isAuthorized") == Some(&serde_json::Value::Bool(true))
+/// What API Gateway does before a protected route: `/auth/me` and `/demo/protected` run the
+/// Lambda authorizer (403 when it says no), `/demo/jwt` the built-in JWT authorizer of
+/// `AuthorizerType=jwt` (401 when the token does not verify; its claims passed on as strings).
+async fn gateway_authorizer(
+    sessions: &Sessions,
+    request: &mut HttpRequest,
+) -> Result<(), HttpResponse> {
+    if request.path == session::DEMO_JWT_PATH {
+        let claims = match request.bearer() {
+            Some(token) => sessions.gate.verify_access(token).await.ok(),
+            None => None,
+        };
+        let Some(claims) = claims.and_then(|c| serde_json::to_value(c).ok()) else {
+            return Err(HttpResponse::json(
+                401,
+                &serde_json::json!({"message": "Unauthorized"}),
+            ));
+        };
+        let as_strings: serde_json::Map<String, serde_json::Value> = claims
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                let text = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
+                (k.clone(), serde_json::Value::String(text))
+            })
+            .collect();
+        request.authorizer =
+            Some(serde_json::json!({"jwt": {"claims": as_strings, "scopes": null}}));
+    } else if request.path == "/auth/me" || request.path == session::DEMO_LAMBDA_PATH {
+        let decision = authorize(sessions, request).await;
+        if decision.get("isAuthorized") != Some(&serde_json::Value::Bool(true)) {
+            return Err(forbidden());
+        }
+        request.authorizer = Some(serde_json::json!({"lambda": decision.get("context")}));
+    }
+    Ok(())
 }
 
 /// What API Gateway answers when the authorizer says no.
 fn forbidden() -> HttpResponse {
     HttpResponse::json(403, &serde_json::json!({"message": "Forbidden"}))
-}
-
-/// A stand-in for one of your own routes behind the authorizer: it echoes the context your
-/// backend would receive in `requestContext.authorizer.lambda`.
-async fn demo_protected(sessions: &Sessions, request: &HttpRequest) -> HttpResponse {
-    let decision = authorize(sessions, request).await;
-    if decision.get("isAuthorized") != Some(&serde_json::Value::Bool(true)) {
-        return forbidden();
-    }
-    HttpResponse::json(
-        200,
-        &serde_json::json!({"authorizer": {"lambda": decision.get("context")}}),
-    )
 }

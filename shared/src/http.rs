@@ -24,6 +24,10 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     pub source_ip: Option<String>,
     pub request_id: String,
+    /// `requestContext.authorizer` as API Gateway passed it (`{"lambda": {...}}` from the
+    /// Lambda authorizer, `{"jwt": {"claims": {...}}}` from the JWT authorizer); `None` on a
+    /// route without one.
+    pub authorizer: Option<serde_json::Value>,
 }
 
 impl HttpRequest {

@@ -54,6 +54,11 @@ pub fn from_apigw(
         Some(text) => text.into_bytes(),
     };
     let query = event.raw_query_string.clone().unwrap_or_default();
+    let authorizer = ctx
+        .authorizer
+        .as_ref()
+        .and_then(|a| serde_json::to_value(a).ok())
+        .filter(|a| a.as_object().is_some_and(|o| !o.is_empty()));
     Ok(HttpRequest {
         method,
         path,
@@ -62,6 +67,7 @@ pub fn from_apigw(
         body,
         source_ip,
         request_id,
+        authorizer,
     })
 }
 

@@ -320,3 +320,30 @@ async fn the_export_lists_the_callers_data_without_secrets_and_only_for_a_live_s
     let after = session.http(export(&bound.body)).await;
     assert_eq!((after.status, after.error_code()), (401, "UNAUTHORIZED"));
 }
+
+#[tokio::test]
+async fn the_demo_routes_answer_what_the_gateways_authorizer_passed_and_refuse_without_one() {
+    let stack = Stack::new().await;
+    let session = stack.start("session", &[]).await;
+    let with = |path: &str, authorizer: Option<Value>| {
+        let mut event = events::http("GET", path, None, &[]);
+        if let Some(a) = authorizer {
+            event["requestContext"]["authorizer"] = a;
+        }
+        event
+    };
+    let lambda = serde_json::json!({"lambda": {"user_id": "u_demo", "appid": "wxdemo", "openid": "odemo", "phone_bound": false}});
+    let r = session
+        .http(with("/demo/protected", Some(lambda.clone())))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.raw_body);
+    assert_eq!(r.body["authorizer"], lambda);
+    let jwt = serde_json::json!({"jwt": {"claims": {"sub": "u_demo", "appid": "wxdemo", "phone_bound": "false"}, "scopes": null}});
+    let r = session.http(with("/demo/jwt", Some(jwt))).await;
+    assert_eq!(r.status, 200, "{}", r.raw_body);
+    assert_eq!(r.body["authorizer"]["jwt"]["claims"]["sub"], "u_demo");
+    for path in ["/demo/protected", "/demo/jwt"] {
+        let r = session.http(with(path, None)).await;
+        assert_eq!((r.status, r.error_code()), (401, "UNAUTHORIZED"), "{path}");
+    }
+}

@@ -338,6 +338,7 @@ mod tests {
             body: Vec::new(),
             source_ip: None,
             request_id: "t".into(),
+            authorizer: None,
         }
     }
 

@@ -90,6 +90,7 @@ async fn to_request(req: hyper::Request<Incoming>, peer: SocketAddr) -> Option<H
         body: body.to_vec(),
         source_ip: Some(peer.ip().to_string()),
         request_id: crate::crypto::random_id(10),
+        authorizer: None,
     })
 }
 

@@ -320,6 +320,7 @@ mod tests {
             body: br#"{"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]}"#.to_vec(),
             source_ip: None,
             request_id: "t".into(),
+            authorizer: None,
         }
     }
 

@@ -31,6 +31,7 @@ fn post(path: &str, token: &str, body: serde_json::Value) -> HttpRequest {
         body: body.to_string().into_bytes(),
         source_ip: Some(OWNER.into()),
         request_id: "req".into(),
+        authorizer: None,
         ..HttpRequest::default()
     }
 }

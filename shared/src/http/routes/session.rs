@@ -40,6 +40,11 @@ struct UserInfoBody {
     iv: String,
 }
 
+/// The demo routes: one behind the Lambda authorizer, one behind API Gateway's JWT authorizer
+/// (`AuthorizerType=jwt`). Each answers what one of your routes would receive from it.
+pub const DEMO_LAMBDA_PATH: &str = "/demo/protected";
+pub const DEMO_JWT_PATH: &str = "/demo/jwt";
+
 pub fn serves(request: &HttpRequest) -> bool {
     matches!(
         (request.method.as_str(), request.path.as_str()),
@@ -52,6 +57,8 @@ pub fn serves(request: &HttpRequest) -> bool {
             | ("POST", "/auth/me/userinfo")
             | ("GET", "/.well-known/jwks.json")
             | ("GET", "/.well-known/openid-configuration")
+            | ("GET", DEMO_LAMBDA_PATH)
+            | ("GET", DEMO_JWT_PATH)
     )
 }
 
@@ -166,6 +173,15 @@ pub async fn handle<S: Store + Clone>(
             })
             .await
         }
+        ("GET", DEMO_LAMBDA_PATH | DEMO_JWT_PATH) => match &request.authorizer {
+            // The gateway's authorizer admitted the caller; its context is what a route gets.
+            Some(context) => HttpResponse::json(200, &serde_json::json!({ "authorizer": context })),
+            // Reached without an authorizer (a misrouted deployment): refuse, never echo.
+            None => crate::http::error_table::error_response(
+                &AppError::Unauthorized,
+                &request.request_id,
+            ),
+        },
         _ => not_found(request),
     }
 }
