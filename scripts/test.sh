@@ -56,6 +56,8 @@ step "Independent verifiers: PyJWT reads discovery and the JWKS of the local ser
 .venv/bin/python tests/scripts/test_independent_verifiers.py
 step "Independent verifiers: Node's jose reads discovery and the JWKS of the local server"
 (cd tests/node && npm ci --silent --no-audit --no-fund && npm test)
+step "Federation: the claims meet IAM OIDC and Cognito identity pool requirements"
+.venv/bin/python tests/scripts/test_federation_claims.py
 
 step "API contract: schemathesis sends openapi.yaml's generated requests to the local server"
 .venv/bin/python tests/scripts/test_openapi.py
