@@ -5,62 +5,14 @@ type), an expired token, a token for another audience, and the token under anoth
 Starts two local servers (target/debug/wxlogin-local: the test command builds it first), one
 per signup mode. Run from the repository root: .venv/bin/python tests/scripts/test_independent_verifiers.py
 """
-import json
-import os
-import socket
-import subprocess
-import time
 import unittest
-import urllib.request
-from pathlib import Path
 
 import jwt
 from jwt import PyJWKClient
 
-ROOT = Path(__file__).resolve().parents[2]
-LOCAL = ROOT / "target" / "debug" / "wxlogin-local"
+from local_server import LocalServer
+
 AUDIENCE = "wxlogin-api"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LocalServer:
-    def __init__(self, **env):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.issuer = self.base
-        variables = dict(os.environ, PORT=str(self.port), TOKEN_ISSUER=self.issuer, **env)
-        self.process = subprocess.Popen(
-            [str(LOCAL)], env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(100):
-            try:
-                self.get("/.well-known/jwks.json")
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the local server did not start")
-
-    def get(self, path):
-        with urllib.request.urlopen(self.base + path, timeout=5) as r:
-            return json.load(r)
-
-    def post(self, path, body):
-        request = urllib.request.Request(
-            self.base + path,
-            data=json.dumps(body).encode(),
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as r:
-            return json.load(r)
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
 
 
 class IndependentVerifiers(unittest.TestCase):

@@ -12,10 +12,7 @@ Run from the repository root: .venv/bin/python tests/scripts/test_openapi.py
 import itertools
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import unittest
 import urllib.error
 import urllib.request
@@ -36,8 +33,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from local_server import LocalServer
+
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL = ROOT / "target" / "debug" / "wxlogin-local"
 SPEC = ROOT / "openapi.yaml"
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_MAX_EXAMPLES", "25"))
 NEGATIVE_EXAMPLES = int(os.environ.get("OPENAPI_NEGATIVE_EXAMPLES", "15"))
@@ -49,42 +47,6 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LocalServer:
-    def __init__(self, **env):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        variables = dict(os.environ, PORT=str(self.port), TOKEN_ISSUER=self.base, **env)
-        self.process = subprocess.Popen(
-            [str(LOCAL)], env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(self.base + "/.well-known/jwks.json", timeout=5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the local server did not start")
-
-    def post(self, path, body):
-        request = urllib.request.Request(
-            self.base + path,
-            data=json.dumps(body).encode(),
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as r:
-            return json.load(r)
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
 
 
 class Tokens:
