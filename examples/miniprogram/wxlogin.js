@@ -581,6 +581,15 @@ function createClient(options) {
 
   // ── public methods ───────────────────────────────────────────────────────────────────────
 
+  /**
+   * A current access token, for a call request() does not make for you (exchanging it for AWS
+   * credentials, a WebSocket): the stored one, renewed when it is about to expire, or from a
+   * first login. Never a bind token: a phone_required session rejects with PHONE_REQUIRED.
+   */
+  function getAccessToken() {
+    return Promise.resolve().then(accessToken);
+  }
+
   function request(opts) {
     return Promise.resolve().then(function () { return authorizedRequest(opts || {}); });
   }
@@ -956,6 +965,7 @@ function createClient(options) {
     prepareLogin: prepareLogin,
     loginWithPhone: loginWithPhone,
     request: request,
+    getAccessToken: getAccessToken,
     bindPhone: bindPhone,
     sendSmsCode: sendSmsCode,
     bindPhoneBySms: bindPhoneBySms,
