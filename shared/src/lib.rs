@@ -18,7 +18,7 @@ pub mod authorizer;
 mod authorizer_tests;
 #[cfg(any(feature = "sdk-config", feature = "dynamodb"))]
 pub mod aws;
-#[cfg(any(feature = "key-reader", feature = "events"))]
+#[cfg(feature = "aws-signed")]
 pub mod aws_signed;
 pub mod clock;
 pub mod config;
@@ -43,6 +43,8 @@ pub mod secrets;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod tokens;
 pub mod wechat;
 #[cfg(all(feature = "aws", feature = "wechat"))]

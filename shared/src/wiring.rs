@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 pub type ProductionBackend = Backend<DynamoStore, WeChatClient, SecretsManagerSource>;
 
-/// `sdk` is the function's one `crate::aws::load_sdk_config`, which its other clients share.
+/// `sdk` is the function's one `crate::aws::sdk_config_from_lambda_env` (or `load_sdk_config`),
+/// which its other clients share.
 pub async fn production_backend(
     config: &Config,
     sdk: &aws_config::SdkConfig,

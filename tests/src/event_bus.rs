@@ -4,7 +4,8 @@
 
 use crate::moto;
 use serde_json::{Value, json};
-use wxlogin::aws_signed::{JsonApi, post_json};
+use std::time::Duration;
+use wxlogin::aws_signed::{JsonApi, SignedHttp, post_json};
 
 pub struct EventBus {
     endpoint: String,
@@ -21,7 +22,7 @@ async fn call(endpoint: &str, service: &str, version: &str, target: &str, body: 
     };
     let credentials =
         aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto");
-    let http = reqwest::Client::new();
+    let http = SignedHttp::new(Duration::from_secs(5), Duration::from_secs(30)).unwrap();
     let (status, text) = post_json(&http, api, target, body.to_string(), &credentials)
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! button. Same cold start as code-exchange, plus the SMS sender chosen by `SMS_SENDER` (SNS,
 //! Alibaba Cloud or Tencent Cloud, over the same SDK configuration: it is loaded once).
 
-use wxlogin::aws::load_sdk_config;
+use wxlogin::aws::sdk_config_from_lambda_env;
 use wxlogin::config::Config;
 use wxlogin::http::routes::account;
 use wxlogin::sms::select::production_sender;
@@ -12,7 +12,7 @@ use wxlogin::wiring::production_backend;
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let sdk = load_sdk_config().await;
+    let sdk = sdk_config_from_lambda_env()?;
     let backend = production_backend(&config, &sdk).await?;
     let sender = production_sender(&config, &sdk).await?;
     wxlogin::lambda::run_http(|request| {

@@ -1,7 +1,7 @@
 //! Lambda `code-exchange`: `POST /auth/login` and `POST /auth/refresh`. Builds its clients
 //! once, loads both secrets (a bad config or secret fails the cold start), then serves.
 
-use wxlogin::aws::load_sdk_config;
+use wxlogin::aws::sdk_config_from_lambda_env;
 use wxlogin::config::Config;
 use wxlogin::http::routes::code_exchange;
 use wxlogin::wiring::production_backend;
@@ -10,7 +10,7 @@ use wxlogin::wiring::production_backend;
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let sdk = load_sdk_config().await;
+    let sdk = sdk_config_from_lambda_env()?;
     wxlogin::events::install_for_bus(config.event_bus_name.as_deref(), |bus| {
         wxlogin::events::eventbridge::EventBridgeSink::from_sdk(&sdk, bus)
     })?;

@@ -4,7 +4,7 @@
 //! partition or `AWS_ENDPOINT_URL_EVENTS`/`AWS_ENDPOINT_URL`.
 
 use super::{AccountEvent, SOURCE};
-use crate::aws_signed::{JsonApi, post_json};
+use crate::aws_signed::{JsonApi, SignedHttp, post_json};
 use crate::clock::{Clock, SystemClock};
 use crate::metrics::{self, Counter};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -15,7 +15,7 @@ use std::time::Duration;
 const PUT_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct EventBridgeSink {
-    http: reqwest::Client,
+    http: SignedHttp,
     endpoint: String,
     region: String,
     bus: String,
@@ -32,11 +32,7 @@ impl EventBridgeSink {
     ) -> Result<Self, String> {
         let endpoint = crate::partition::endpoint_override(|n| std::env::var(n).ok(), "events")
             .unwrap_or_else(|| crate::partition::regional_endpoint("events", region));
-        let http = reqwest::Client::builder()
-            .connect_timeout(PUT_TIMEOUT)
-            .timeout(PUT_TIMEOUT)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = SignedHttp::new(PUT_TIMEOUT, PUT_TIMEOUT)?;
         Ok(Self {
             http,
             endpoint: endpoint.trim_end_matches('/').to_owned(),

@@ -14,10 +14,7 @@ const MAX_REPLY_BYTES: usize = 64 * 1024;
 /// A retry with less time than this is not started.
 const MIN_USEFUL_ATTEMPT: Duration = Duration::from_millis(500);
 
-/// The HTTP client could not be built (TLS setup): fails the cold start, with its cause.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot build the SMS HTTP client: {0}")]
-pub struct ClientBuildError(#[source] reqwest::Error);
+pub use crate::tls::ClientBuildError;
 
 /// A provider's reply: HTTP status and body (both providers put their error codes in JSON,
 /// Alibaba Cloud with HTTP 4xx for signature errors, Tencent Cloud with HTTP 200).
@@ -52,12 +49,7 @@ impl SmsHttp {
     }
 
     pub fn with_timeout(request_timeout: Duration) -> Result<Self, ClientBuildError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(request_timeout)
-            .pool_idle_timeout(Duration::from_secs(50))
-            .build()
-            .map_err(ClientBuildError)?;
+        let http = crate::tls::http_client("SMS", CONNECT_TIMEOUT, request_timeout)?;
         Ok(Self {
             http,
             request_timeout,

@@ -1,6 +1,6 @@
 //! The authorizer's one read: the published public keys, fetched with a single SigV4-signed
-//! DynamoDB `GetItem` over HTTPS, without the AWS SDK (which would double the authorizer's size
-//! and cold start). Credentials, region and endpoint come from the Lambda environment
+//! DynamoDB `GetItem` over HTTPS, without the AWS SDK or reqwest (either would add to the
+//! authorizer's size and cold start). Credentials, region and endpoint come from the Lambda environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
 //! `AWS_ENDPOINT_URL`). Signed by `aws_signed` (the SDK's own `aws-sigv4`). One attempt per read, 2 s timeout;
 //! callers decide when to read again.
@@ -8,7 +8,7 @@
 use super::attrs::PK;
 use super::keys::SIGNING_KEYS;
 use super::{StoreError, StoreResult, published_keys_item};
-use crate::aws_signed::{JsonApi, post_json};
+use crate::aws_signed::{JsonApi, SignedHttp, post_json};
 use crate::error::Cause;
 use crate::tokens::{PublishedKeySource, PublishedKeys};
 use aws_credential_types::Credentials;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 pub struct SignedKeyReader {
-    http: reqwest::Client,
+    http: SignedHttp,
     endpoint: String,
     region: String,
     table: String,
@@ -56,11 +56,7 @@ impl SignedKeyReader {
         table: &str,
         credentials: Credentials,
     ) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(2))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = SignedHttp::new(Duration::from_secs(1), Duration::from_secs(2))?;
         Ok(Self {
             http,
             endpoint: endpoint.trim_end_matches('/').to_owned(),

@@ -18,10 +18,7 @@ pub const BUSY_RETRY_DELAY: Duration = Duration::from_millis(150);
 /// WeChat replies are small; a larger body is not WeChat.
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 
-/// The HTTP client could not be built (TLS setup): fails the cold start, with its cause.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot build the WeChat HTTP client: {0}")]
-pub struct ClientBuildError(#[source] reqwest::Error);
+pub use crate::tls::ClientBuildError;
 
 #[derive(Clone)]
 pub struct WeChatClient {
@@ -41,12 +38,7 @@ impl WeChatClient {
         base_url: &str,
         request_timeout: Duration,
     ) -> Result<Self, ClientBuildError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(request_timeout)
-            .pool_idle_timeout(Duration::from_secs(50))
-            .build()
-            .map_err(ClientBuildError)?;
+        let http = crate::tls::http_client("WeChat", CONNECT_TIMEOUT, request_timeout)?;
         Ok(Self {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
