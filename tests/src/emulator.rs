@@ -211,6 +211,21 @@ impl Emulator {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The CPU time the function's process has used so far, all its threads (the scheduler's
+    /// own count, `/proc/<pid>/task/*/schedstat`, in nanoseconds): unlike a round trip, it
+    /// does not grow when the machine is busy with something else. `None` off Linux or
+    /// after the process exited.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.child.id()?;
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        let mut total = 0u64;
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(Duration::from_nanos(total))
+    }
+
     pub async fn exit_status(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         tokio::time::timeout(within, self.child.wait())
             .await

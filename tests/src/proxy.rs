@@ -1,6 +1,9 @@
 //! A recording proxy in front of moto: forwards every AWS call and keeps (operation, body),
 //! so the bench can count calls per request and tests can read what was sent (an SMS text).
+//! Replaying, it forwards each distinct call once and answers its repeats from memory, so the
+//! bench can time a function's cold start without moto's own time in it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use wxlogin::fake::{HttpServer, serve};
 use wxlogin::http::{HttpRequest, HttpResponse};
@@ -17,9 +20,23 @@ pub struct RecordingProxy {
     calls: Arc<Mutex<Vec<Call>>>,
 }
 
+/// Answers already given, by (operation, body).
+type Answers = Arc<Mutex<HashMap<(String, String), HttpResponse>>>;
+
 impl RecordingProxy {
     pub async fn start(upstream: String) -> Self {
+        Self::start_with(upstream, false).await
+    }
+
+    /// Forwards each distinct (operation, body) once; its repeats get the first answer, at
+    /// once. Only for calls whose answer does not change (the bench's key reads).
+    pub async fn start_replaying(upstream: String) -> Self {
+        Self::start_with(upstream, true).await
+    }
+
+    async fn start_with(upstream: String, replay: bool) -> Self {
         let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
+        let answers: Answers = Arc::default();
         let keep = calls.clone();
         let client = reqwest::Client::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -27,6 +44,7 @@ impl RecordingProxy {
             listener,
             Arc::new(move |req: HttpRequest| {
                 let (client, upstream, keep) = (client.clone(), upstream.clone(), keep.clone());
+                let answers = answers.clone();
                 Box::pin(async move {
                     let body = String::from_utf8_lossy(&req.body).into_owned();
                     let operation = req
@@ -37,7 +55,11 @@ impl RecordingProxy {
                                 .map(|a| format!("query.{a}"))
                                 .unwrap_or_else(|| "other".into())
                         });
+                    let key = (operation.clone(), body.clone());
                     keep.lock().unwrap().push(Call { operation, body });
+                    if replay && let Some(answer) = answers.lock().unwrap().get(&key) {
+                        return answer.clone();
+                    }
                     let query = if req.query.is_empty() {
                         String::new()
                     } else {
@@ -62,11 +84,15 @@ impl RecordingProxy {
                         })
                         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_owned())))
                         .collect();
-                    HttpResponse {
+                    let answer = HttpResponse {
                         status,
                         headers,
                         body: reply.text().await.unwrap_or_default(),
+                    };
+                    if replay {
+                        answers.lock().unwrap().insert(key, answer.clone());
                     }
+                    answer
                 })
             }),
         )

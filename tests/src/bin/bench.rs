@@ -1,5 +1,6 @@
 //! `scripts/bench.sh`: prints size, cold init, warm latency and calls per login for the release
-//! function binaries, measured under the Runtime API emulator against moto and the fake WeChat.
+//! function binaries, measured under the Runtime API emulator against moto and the fake WeChat,
+//! and the authorizer's beside the floor of a bare runtime (`examples/bare_runtime`).
 //! Figures, not pass/fail: targets are in the README.
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +21,7 @@ use wxlogin_tests::write_units::write_units;
 
 const RUNS: usize = 15;
 const WARM: usize = 40;
+const WARM_INVOKES: usize = 1000;
 
 #[tokio::main]
 async fn main() {
@@ -42,11 +44,7 @@ async fn main() {
             .unwrap_or(1)
     );
 
-    let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "code-exchange  size (release, stripped): {:.2} MB   [target <= 8 MB]",
-        size as f64 / 1e6
-    );
+    print_sizes(&release);
 
     let stack = Stack::new().await;
     let mut colds = Vec::new();
@@ -164,23 +162,89 @@ async fn bench_load() {
     );
 }
 
-/// The authorizer: size, cold init (one GetItem for the keys), warm decision latency through
-/// the emulator, and the network calls per authorization (none).
-async fn bench_authorizer(release: &std::path::Path, stack: &Stack, proxy: &RecordingProxy) {
-    let binary = release.join("authorizer");
-    let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "\nauthorizer     size (release, stripped): {:.2} MB   [target <= 4 MB]",
-        size as f64 / 1e6
-    );
-    let mut colds = Vec::new();
-    for _ in 0..RUNS {
-        let mut e = Emulator::start(&binary, &stack.env(&[])).await;
-        colds.push(e.wait_ready().await.unwrap());
+/// Each function's release binary, as deployed (one cargo invocation per function), and the
+/// bare runtime under them.
+fn print_sizes(release: &std::path::Path) {
+    let mb = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .map(|m| format!("{:.2} MB", m.len() as f64 / 1e6))
+            .unwrap_or_else(|_| "missing".into())
+    };
+    for (name, target) in [
+        ("code-exchange", "<= 6 MB"),
+        ("bind-phone", "<= 6 MB"),
+        ("account", "<= 6 MB"),
+        ("session", "<= 6 MB"),
+        ("authorizer", "<= 3 MB"),
+    ] {
+        println!(
+            "{name:<14} size (release, stripped): {}   [target {target}]",
+            mb(&release.join(name))
+        );
     }
     println!(
-        "authorizer     cold init, process start -> first /next, incl. 1 GetItem of the keys: {}   [target <= 10 ms]",
+        "{:<14} size (release, stripped): {}\n",
+        "bare runtime",
+        mb(&bare_runtime())
+    );
+}
+
+/// The floor: the runtime alone, built from this checkout whatever `WXLOGIN_BENCH_BINARIES`
+/// says (it measures the machine, not a build of wxlogin).
+fn bare_runtime() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/examples/bare_runtime")
+}
+
+/// The authorizer: cold init (one GetItem for the keys), warm decision latency through the
+/// emulator and the network calls per authorization (none), each beside the bare runtime's
+/// floor measured alternately with it. Its own cold start is timed with the key read answered
+/// from memory (`RecordingProxy::start_replaying`): moto's few milliseconds per call are not
+/// the authorizer's, and DynamoDB answers a GetItem in single-digit milliseconds too.
+async fn bench_authorizer(release: &std::path::Path, stack: &Stack, proxy: &RecordingProxy) {
+    let binary = release.join("authorizer");
+    let floor = bare_runtime();
+    assert!(
+        floor.exists(),
+        "build first: cargo build --release -p wxlogin --features lambda --example bare_runtime (scripts/bench.sh does)"
+    );
+    let replay = RecordingProxy::start_replaying(moto::endpoint()).await;
+    let replay_url = replay.url();
+    let replayed_env = stack.env(&[("AWS_ENDPOINT_URL", replay_url.as_str())]);
+    let mut warmup = Emulator::start(&binary, &replayed_env).await;
+    warmup.wait_ready().await.unwrap();
+    let (mut floor_colds, mut colds, mut own_colds) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut floor_cpu, mut own_cpu) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS * 2 {
+        let mut e = Emulator::start(&floor, &[]).await;
+        floor_colds.push(e.wait_ready().await.unwrap());
+        floor_cpu.push(e.cpu_time().unwrap_or_default());
+        let mut e = Emulator::start(&binary, &stack.env(&[])).await;
+        colds.push(e.wait_ready().await.unwrap());
+        let mut e = Emulator::start(&binary, &replayed_env).await;
+        own_colds.push(e.wait_ready().await.unwrap());
+        own_cpu.push(e.cpu_time().unwrap_or_default());
+    }
+    let floor_cold = median(&mut floor_colds);
+    println!(
+        "\nbare runtime   cold init, process start -> first /next: {}",
+        summary(&mut floor_colds)
+    );
+    println!(
+        "authorizer     cold init, incl. 1 GetItem of the keys from moto: {}",
         summary(&mut colds)
+    );
+    println!(
+        "authorizer     cold init, the GetItem answered from memory: {}",
+        summary(&mut own_colds)
+    );
+    println!(
+        "authorizer     cold init, its own time (the above minus the bare runtime, medians): {:.2} ms   [target <= 5 ms]",
+        ms(median(&mut own_colds).saturating_sub(floor_cold))
+    );
+    println!(
+        "authorizer     cold init CPU time (all threads, medians): {:.2} ms, bare runtime {:.2} ms",
+        ms(median(&mut own_cpu)),
+        ms(median(&mut floor_cpu))
     );
 
     let signer = Emulator::start(&release.join("code-exchange"), &stack.env(&[])).await;
@@ -198,26 +262,62 @@ async fn bench_authorizer(release: &std::path::Path, stack: &Stack, proxy: &Reco
     let mut authorizer = Emulator::start(&binary, &proxied_env).await;
     authorizer.wait_ready().await.unwrap();
     let cold_counts = tally(proxy.take());
-    let mut warm = Vec::new();
-    for _ in 0..200 {
+    let mut bare = Emulator::start(&floor, &[]).await;
+    bare.wait_ready().await.unwrap();
+    let (mut warm, mut floor_warm) = (Vec::new(), Vec::new());
+    let cpu_before = (bare.cpu_time(), authorizer.cpu_time());
+    for _ in 0..WARM_INVOKES {
+        let event = events::authorizer(Some(&bearer));
         let started = Instant::now();
-        let outcome = authorizer.invoke(events::authorizer(Some(&bearer))).await;
+        bare.invoke(event.clone()).await;
+        floor_warm.push(started.elapsed());
+        let started = Instant::now();
+        let outcome = authorizer.invoke(event).await;
         warm.push(started.elapsed());
         match outcome {
             wxlogin_tests::emulator::Outcome::Response(v) => assert_eq!(v["isAuthorized"], true),
             other => panic!("{other:?}"),
         }
     }
+    let cpu_per_invoke = |before: Option<Duration>, after: Option<Duration>| {
+        after.zip(before).map_or(0.0, |(a, b)| {
+            a.saturating_sub(b).as_secs_f64() * 1e6 / WARM_INVOKES as f64
+        })
+    };
+    let floor_cpu_us = cpu_per_invoke(cpu_before.0, bare.cpu_time());
+    let cpu_us = cpu_per_invoke(cpu_before.1, authorizer.cpu_time());
     let warm_counts = tally(proxy.take());
     println!("authorizer     calls at cold start: {}", show(&cold_counts));
     println!(
-        "authorizer     calls during 200 warm authorizations: {}   [target 0]",
+        "authorizer     calls during {WARM_INVOKES} warm authorizations: {}   [target 0]",
         show(&warm_counts)
+    );
+    let floor_median = median(&mut floor_warm);
+    println!(
+        "bare runtime   warm invoke through the emulator (invoke round trip): {}",
+        summary(&mut floor_warm)
     );
     println!(
         "authorizer     warm authorization through the emulator (invoke round trip): {}",
         summary(&mut warm)
     );
+    println!(
+        "authorizer     warm authorization over the bare runtime (medians): {:.3} ms   [target <= 0.05 ms]",
+        ms(median(&mut warm).saturating_sub(floor_median))
+    );
+    println!(
+        "authorizer     CPU time per warm authorization (all threads): {cpu_us:.1} us, bare runtime {floor_cpu_us:.1} us, over the floor {:.1} us (the token check alone: see verify_bench)",
+        cpu_us - floor_cpu_us
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
 async fn timed_login(lambda: &Emulator, code: &str) -> Duration {
@@ -232,7 +332,6 @@ async fn timed_login(lambda: &Emulator, code: &str) -> Duration {
 
 fn summary(samples: &mut [Duration]) -> String {
     samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let pick = |q: f64| {
         samples
             .get(((samples.len() as f64 - 1.0) * q).round() as usize)
