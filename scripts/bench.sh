@@ -10,7 +10,7 @@ if ! .venv/bin/python -c 'import moto' 2>/dev/null; then
 fi
 export MOTO_PYTHON="$PWD/.venv/bin/python"
 # One cargo invocation per function, as each is deployed: features do not unify across them.
-for f in code-exchange bind-phone account session authorizer; do
+for f in code-exchange bind-phone account session authorizer key-rotation; do
   cargo build -j2 --release --locked -p "$f"
   printf '%-14s size (release, stripped): %s bytes\n' "$f" "$(stat -c %s "target/release/$f")"
 done

@@ -12,7 +12,7 @@ use wxlogin::secrets::rotation_aws::SecretsManagerVersions;
 async fn main() -> Result<(), wxlogin::lambda::Error> {
     wxlogin::telemetry::init_json_logs();
     let config = Config::from_env()?;
-    let sdk = wxlogin::aws::load_sdk_config().await;
+    let sdk = wxlogin::aws::sdk_config_from_lambda_env()?;
     let rotation = KeyRotation::new(
         SecretsManagerVersions::new(&sdk),
         config.require_signing_key_secret_id()?,

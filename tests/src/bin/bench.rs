@@ -175,6 +175,7 @@ fn print_sizes(release: &std::path::Path) {
         ("bind-phone", "<= 6 MB"),
         ("account", "<= 6 MB"),
         ("session", "<= 6 MB"),
+        ("key-rotation", "<= 6 MB"),
         ("authorizer", "<= 3 MB"),
     ] {
         println!(
