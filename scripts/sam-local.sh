@@ -208,6 +208,20 @@ def sms_code_sent():
             code = found.group(1) if found else code
     return code
 
+def signing_secret(**version):
+    """The signing key secret moto holds (AWSCURRENT, or the version asked for), as JSON."""
+    import boto3
+
+    secret_id = json.load(open("events/env.json"))["Parameters"]["SIGNING_KEY_SECRET_ID"]
+    sm = boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{moto_port}")
+    return json.loads(sm.get_secret_value(SecretId=secret_id, **version)["SecretString"])
+
+def secret_current_value():
+    return signing_secret(VersionStage="AWSCURRENT")
+
+def secret_pending_value():
+    return signing_secret(VersionStage="AWSPENDING")
+
 def secrets_stored():
     """Every secret value the table holds: password and refresh-secret hashes, session_keys,
     SMS code hashes (read from moto, as the functions wrote them)."""
@@ -339,6 +353,14 @@ def me_delete(r, ctx):
     ctx["deleted"] = ctx["user"]
     return f"user {ctx['user']} deleted"
 
+def key_rotation(r, ctx):
+    b = r["raw"]
+    assert b == {"step": "createSecret", "done": True}, f"createSecret done ({b})"
+    pending = secret_pending_value()
+    assert pending["current"]["alg"] == "RS256", "the pending version holds a new RS256 key"
+    assert pending["previous"] == secret_current_value()["current"], "the current key becomes previous"
+    return "createSecret: a new RS256 key pending, the current one kept as previous"
+
 def logout(r, ctx):
     assert r["status"] == 200 and r["body"] == {"status": "ok"}, "status ok"
     return "logged out"
@@ -354,6 +376,7 @@ CHECKS = {
         "400 DECRYPT_FAILED",
     ),
     "events/jwks.json": (jwks, "200 + token's kid"),
+    "events/key-rotation.json": (key_rotation, "createSecret done"),
     "events/authorizer.json": (authorizer, "isAuthorized true"),
     "events/sms-send.json": (sms_sent, "200 sent"),
     "events/phone-sms.json": (phone_bound, "200 + phone bound"),
