@@ -1,5 +1,6 @@
-//! Starts one moto server per test process on a free 127.0.0.1 port, with the repo's `.venv`
-//! Python (the README's test command installs it) or `MOTO_PYTHON`. The server is
+//! Starts one moto server per test process on a free 127.0.0.1 port, with `MOTO_PYTHON`, the
+//! repo's `.venv` Python (the README's test command installs it), or else a `python3` that has
+//! moto. The server is
 //! `tests/moto/serial_moto.py`: moto behind one lock, so that its transactions are as isolated
 //! as DynamoDB's (tooling-notes: moto's own are not, and race tests would judge moto). It is
 //! never skipped: no moto, no test run. A watchdog shell kills moto when the test process exits.
@@ -20,18 +21,28 @@ fn repo_root() -> std::path::PathBuf {
 /// `python serial_moto.py`, as one shell word each.
 fn moto_command() -> String {
     let script = repo_root().join("tests/moto/serial_moto.py");
+    let venv = repo_root().join(".venv/bin/python");
     let python = match std::env::var("MOTO_PYTHON") {
         Ok(path) => path,
-        Err(_) => {
-            let venv = repo_root().join(".venv/bin/python");
-            assert!(
-                venv.exists(),
-                "moto not found: run ./scripts/test.sh (it creates .venv with moto) or set MOTO_PYTHON"
-            );
-            venv.to_string_lossy().into_owned()
-        }
+        Err(_) if venv.exists() => venv.to_string_lossy().into_owned(),
+        // A test run on its own in a checkout the test command has not set up yet
+        // (`cargo test -p wxlogin-tests many_users`): the machine's python, if it has moto.
+        Err(_) if has_moto("python3") => "python3".to_owned(),
+        Err(_) => panic!(
+            "moto not found: run ./scripts/test.sh (it creates .venv with moto) or set MOTO_PYTHON"
+        ),
     };
     format!("'{python}' '{}'", script.display())
+}
+
+/// Whether `python` can import moto's server.
+fn has_moto(python: &str) -> bool {
+    Command::new(python)
+        .args(["-c", "import moto.server"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn free_port() -> u16 {
