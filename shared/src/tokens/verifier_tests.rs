@@ -50,6 +50,20 @@ fn setup_with(algorithm: SigningAlgorithm) -> Setup {
         bind_ttl_secs: 600,
         algorithm,
     });
+    let token = access_token(&issuer, &ring).unwrap();
+    let claims = payload_of(&token);
+    Setup {
+        ring,
+        clock,
+        verifier,
+        issuer,
+        token,
+        claims,
+    }
+}
+
+/// An access token for a new user of one app, issued by `issuer` with `ring` at `NOW`.
+fn access_token(issuer: &TokenIssuer, ring: &Keyring) -> Result<String, crate::error::AppError> {
     let user_id = UserId::new_random();
     let appid = AppId::parse("wx0123456789abcdef").unwrap();
     let openid = OpenId::parse("oAbCdEf-user-1").unwrap();
@@ -60,16 +74,7 @@ fn setup_with(algorithm: SigningAlgorithm) -> Setup {
         family_id: "f_family0001",
         phone_bound: false,
     };
-    let token = issuer.access_token(&ring, &who, NOW).unwrap();
-    let claims = payload_of(&token);
-    Setup {
-        ring,
-        clock,
-        verifier,
-        issuer,
-        token,
-        claims,
-    }
+    issuer.access_token(ring, &who, NOW)
 }
 
 impl Setup {
@@ -227,23 +232,7 @@ fn an_issuer_configured_for_rs256_signs_nothing_with_an_ed25519_key() {
     let ed = setup_with(SigningAlgorithm::EdDsa);
     let mut settings = ed.issuer.settings.clone();
     settings.algorithm = SigningAlgorithm::Rs256;
-    let (user_id, appid, openid) = (
-        UserId::new_random(),
-        AppId::parse("wx0123456789abcdef").unwrap(),
-        OpenId::parse("oAbCdEf-user-1").unwrap(),
-    );
-    let who = AccessSubject {
-        user_id: &user_id,
-        appid: &appid,
-        openid: &openid,
-        family_id: "f_family0001",
-        phone_bound: false,
-    };
-    assert!(
-        TokenIssuer::new(settings)
-            .access_token(&ed.ring, &who, NOW)
-            .is_err()
-    );
+    assert!(access_token(&TokenIssuer::new(settings), &ed.ring).is_err());
 }
 
 // ---- kid ----
